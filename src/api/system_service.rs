@@ -1,0 +1,42 @@
+//! `goodmem.v1.SystemService`.
+use tonic::{Request, Response, Status};
+
+use super::ApiContext;
+use crate::domain::system::is_initialized;
+use crate::proto::goodmem::v1 as pb;
+use crate::proto::goodmem::v1::system_service_server::SystemService;
+
+/// The git commit the binary was built from (set by `build.rs`).
+pub const GIT_COMMIT: &str = env!("ROSTER_GIT_COMMIT");
+/// When the binary was built, RFC 3339 UTC (set by `build.rs`).
+pub const BUILD_TIME: &str = env!("ROSTER_BUILD_TIME");
+
+/// The SystemService implementation.
+#[derive(Clone, Debug)]
+pub struct SystemServiceApi {
+    context: ApiContext,
+}
+
+impl SystemServiceApi {
+    /// The service over `context`.
+    pub fn new(context: ApiContext) -> Self {
+        Self { context }
+    }
+}
+
+#[tonic::async_trait]
+impl SystemService for SystemServiceApi {
+    async fn get_system_info(
+        &self,
+        _request: Request<pb::GetSystemInfoRequest>,
+    ) -> Result<Response<pb::GetSystemInfoResponse>, Status> {
+        Ok(Response::new(pb::GetSystemInfoResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            git_commit: GIT_COMMIT.to_owned(),
+            build_time: BUILD_TIME.to_owned(),
+            capabilities: self.context.capabilities.clone(),
+            initialized: is_initialized(&self.context.store).await?,
+            database_backend: self.context.store.backend().name().to_owned(),
+        }))
+    }
+}

@@ -1,0 +1,124 @@
+//! The `roster` command: `serve` (the default), `migrate`, `init`, `version`.
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use roster::config::{LogFormat, ServerConfig};
+use roster::domain::system::{Initialization, initialize_system};
+use roster::server::Application;
+use roster::store::Store;
+
+/// Roster: users, roles and credentials over gRPC, gRPC-Web and REST on one port.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address to serve on.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = ServerConfig::DEFAULT_LISTEN, global = true)]
+    listen: SocketAddr,
+    /// Database URL: sqlite://FILE?mode=rwc, postgres://… or mysql://…
+    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = ServerConfig::DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+    /// Origin allowed by CORS (repeatable); none allows any origin.
+    #[arg(
+        long = "cors-origin",
+        env = "ROSTER_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    cors_origins: Vec<String>,
+    /// Log line format.
+    #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve gRPC, gRPC-Web and REST (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Initialize the system and print the root API key (shown only once).
+    Init,
+    /// Print the version and build facts.
+    Version,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    roster::telemetry::logging::init(cli.log_format);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let mut config = ServerConfig::new(cli.listen, cli.database_url);
+            config.cors_origins = cli.cors_origins;
+            let application = Application::build(config).await?;
+            tracing::info!(address = %application.local_addr()?, "roster serving gRPC, gRPC-Web and REST");
+            application.run_until(shutdown_signal()).await?;
+            tracing::info!("roster stopped");
+        }
+        Command::Migrate => {
+            Store::open(&cli.database_url).await?.close().await;
+            println!("migrations applied");
+        }
+        Command::Init => {
+            let store = Store::open(&cli.database_url).await?;
+            let outcome = initialize_system(&store).await;
+            store.close().await;
+            match outcome? {
+                Initialization::Performed {
+                    root_user_id,
+                    root_api_key,
+                } => {
+                    println!("system initialized");
+                    println!("root user id: {root_user_id}");
+                    println!("root api key: {} (shown only once)", root_api_key.expose());
+                }
+                Initialization::AlreadyDone => println!("system already initialized"),
+            }
+        }
+        Command::Version => {
+            println!(
+                "roster {} (commit {}, built {})",
+                env!("CARGO_PKG_VERSION"),
+                roster::api::system_service::GIT_COMMIT,
+                roster::api::system_service::BUILD_TIME
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight calls");
+}

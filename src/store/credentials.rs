@@ -1,0 +1,129 @@
+//! Credentials: looked up by token hash on every authenticated call.
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _,
+    QueryFilter as _, sea_query::Expr,
+};
+
+use super::entity::{credential, user};
+use super::users::into_domain;
+use crate::domain::DomainError;
+use crate::domain::clock::EpochMillis;
+use crate::domain::token::TokenHash;
+use crate::domain::user::{User, UserId};
+
+/// What a credential is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A personal access token (API key).
+    PersonalAccessToken,
+    /// A sign-in session token.
+    Session,
+}
+
+impl CredentialKind {
+    fn number(self) -> i32 {
+        match self {
+            Self::PersonalAccessToken => 1,
+            Self::Session => 2,
+        }
+    }
+}
+
+/// A credential as stored, without its token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialRecord {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Its owner.
+    pub user_id: UserId,
+    /// PAT or session.
+    pub kind: CredentialKind,
+    /// Digest of the token.
+    pub token_hash: TokenHash,
+    /// What the owner said it is for.
+    pub description: String,
+    /// Creation time.
+    pub created_at: EpochMillis,
+    /// Expiry; `None` never expires.
+    pub expires_at: Option<EpochMillis>,
+}
+
+/// A presented credential and its owner, before any validity check.
+#[derive(Clone, Debug)]
+pub struct PresentedCredential {
+    /// Credential id.
+    pub id: uuid::Uuid,
+    /// Expiry.
+    pub expires_at: Option<EpochMillis>,
+    /// Revocation time.
+    pub revoked_at: Option<EpochMillis>,
+    /// Last recorded use.
+    pub last_used_at: Option<EpochMillis>,
+    /// The owner, live or not.
+    pub owner: User,
+}
+
+/// Stores a new credential.
+pub async fn insert(
+    connection: &impl ConnectionTrait,
+    record: &CredentialRecord,
+) -> Result<(), DomainError> {
+    let row = credential::ActiveModel {
+        id: Set(record.id),
+        user_id: Set(record.user_id.0),
+        kind: Set(record.kind.number()),
+        token_hash: Set(record.token_hash.as_str().to_owned()),
+        description: Set(record.description.clone()),
+        created_at: Set(record.created_at.0),
+        expires_at: Set(record.expires_at.map(|at| at.0)),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+    };
+    credential::Entity::insert(row)
+        .exec_without_returning(connection)
+        .await?;
+    Ok(())
+}
+
+/// The credential with this hash and its owner, in one query.
+pub async fn find_by_hash(
+    connection: &impl ConnectionTrait,
+    hash: &TokenHash,
+) -> Result<Option<PresentedCredential>, DomainError> {
+    let found = credential::Entity::find()
+        .filter(credential::Column::TokenHash.eq(hash.as_str()))
+        .find_also_related(user::Entity)
+        .one(connection)
+        .await?;
+    let Some((credential, Some(owner))) = found else {
+        return Ok(None);
+    };
+    Ok(Some(PresentedCredential {
+        id: credential.id,
+        expires_at: credential.expires_at.map(EpochMillis),
+        revoked_at: credential.revoked_at.map(EpochMillis),
+        last_used_at: credential.last_used_at.map(EpochMillis),
+        owner: into_domain(owner)?,
+    }))
+}
+
+/// Records a use, unless one was recorded after `stale_before` (by this or
+/// another process): the hot path writes at most about once a minute.
+pub async fn touch_last_used(
+    connection: &impl ConnectionTrait,
+    id: uuid::Uuid,
+    now: EpochMillis,
+    stale_before: EpochMillis,
+) -> Result<(), DomainError> {
+    credential::Entity::update_many()
+        .col_expr(credential::Column::LastUsedAt, Expr::value(now.0))
+        .filter(credential::Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(credential::Column::LastUsedAt.is_null())
+                .add(credential::Column::LastUsedAt.lt(stale_before.0)),
+        )
+        .exec(connection)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! Schema migrations, one per file, applied in order at start-up and by
+//! `roster migrate`. Column types are chosen to behave the same on SQLite,
+//! PostgreSQL and MySQL/MariaDB: times are BIGINT epoch milliseconds, case
+//! folding is done by the service into `*_key` columns rather than left to
+//! collations.
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_users;
+mod m20261123_000002_create_user_labels;
+mod m20261123_000003_create_credentials;
+mod m20261123_000004_create_system_state;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_users::Migration),
+            Box::new(m20261123_000002_create_user_labels::Migration),
+            Box::new(m20261123_000003_create_credentials::Migration),
+            Box::new(m20261123_000004_create_system_state::Migration),
+        ]
+    }
+}
