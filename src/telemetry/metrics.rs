@@ -255,10 +255,10 @@ impl<B: Body> Body for MeteredBody<B> {
         let polled = this.inner.poll_frame(context);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    if let Some(recorder) = this.recorder.take() {
-                        recorder.finish(status_code_name(trailers).unwrap_or("UNKNOWN"));
-                    }
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(recorder) = this.recorder.take()
+                {
+                    recorder.finish(status_code_name(trailers).unwrap_or("UNKNOWN"));
                 }
             }
             Poll::Ready(None) => {

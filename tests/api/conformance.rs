@@ -1,0 +1,141 @@
+//! Real clients nobody here wrote: grpcurl (the reference examples, as
+//! written) and buf curl over gRPC-Web and gRPC.
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+
+use crate::helpers::{Backend, TestApp, external_tool};
+
+fn run(program: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", program.display()))
+}
+
+fn stdout_json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json output")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_runs_the_reference_examples_as_written() {
+    let Some(grpcurl) = external_tool("grpcurl") else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let address = app.authority();
+
+    // grpcurl -plaintext -d '{}' localhost:8080 goodmem.v1.UserService/InitializeSystem
+    let initialized = stdout_json(&run(&grpcurl, &[
+        "-plaintext", "-d", "{}", &address, "goodmem.v1.UserService/InitializeSystem",
+    ]));
+    let root_key = initialized["rootApiKey"].as_str().unwrap().to_owned();
+    let user_id = initialized["userId"].as_str().unwrap().to_owned();
+    // grpcurl -plaintext -H 'authorization: Bearer <api-key>' \
+    //   -d '{ "user_id": "BASE64_ENCODED_UUID_HERE" }' localhost:8080 goodmem.v1.UserService/GetUser
+    let header = format!("authorization: Bearer {root_key}");
+    let body = format!("{{ \"user_id\": \"{user_id}\" }}");
+    let user = stdout_json(&run(&grpcurl, &[
+        "-plaintext", "-H", &header, "-d", &body, &address, "goodmem.v1.UserService/GetUser",
+    ]));
+    let again = stdout_json(&run(&grpcurl, &[
+        "-plaintext", "-d", "{}", &address, "goodmem.v1.UserService/InitializeSystem",
+    ]));
+
+    assert!(root_key.starts_with("gm_"));
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(&user_id).unwrap().len(), 16);
+    assert_eq!(user["userId"], user_id);
+    assert_eq!(user["email"], "root@localhost");
+    assert_eq!(user["role"], "ROOT");
+    assert_eq!(again["alreadyInitialized"], true);
+    assert!(again.get("rootApiKey").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_errors_carry_code_and_field_details() {
+    let Some(grpcurl) = external_tool("grpcurl") else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (root_key, _) = app.initialize().await;
+    let address = app.authority();
+    let header = format!("x-api-key: {root_key}");
+
+    let unauthenticated = run(&grpcurl, &["-plaintext", "-d", "{}", &address, "goodmem.v1.UserService/GetUser"]);
+    let invalid = run(&grpcurl, &[
+        "-plaintext", "-H", &header, "-d", r#"{"user_id": "AAE="}"#, &address, "goodmem.v1.UserService/GetUser",
+    ]);
+
+    let unauthenticated_text = String::from_utf8_lossy(&unauthenticated.stderr);
+    let invalid_text = String::from_utf8_lossy(&invalid.stderr);
+    assert!(!unauthenticated.status.success());
+    assert!(unauthenticated_text.contains("Code: Unauthenticated"), "{unauthenticated_text}");
+    assert!(invalid_text.contains("Code: InvalidArgument"), "{invalid_text}");
+    assert!(invalid_text.contains("google.rpc.BadRequest") && invalid_text.contains("user_id"), "{invalid_text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_lists_and_describes_through_reflection() {
+    let Some(grpcurl) = external_tool("grpcurl") else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let address = app.authority();
+
+    let list = run(&grpcurl, &["-plaintext", &address, "list"]);
+    let service = run(&grpcurl, &["-plaintext", &address, "describe", "goodmem.v1.UserService"]);
+    let message = run(&grpcurl, &["-plaintext", &address, "describe", "goodmem.v1.User"]);
+    let health = run(&grpcurl, &["-plaintext", &address, "describe", "grpc.health.v1.Health"]);
+    let check = run(&grpcurl, &["-plaintext", &address, "grpc.health.v1.Health/Check"]);
+
+    let list = String::from_utf8_lossy(&list.stdout);
+    for name in ["goodmem.v1.UserService", "goodmem.v1.SystemService", "grpc.health.v1.Health"] {
+        assert!(list.lines().any(|line| line == name), "{name} in\n{list}");
+    }
+    let service = String::from_utf8_lossy(&service.stdout);
+    assert!(service.contains("rpc GetUser ( .goodmem.v1.GetUserRequest ) returns ( .goodmem.v1.User )"), "{service}");
+    assert!(service.contains("rpc InitializeSystem"), "{service}");
+    // Comments travel with the descriptors.
+    assert!(service.contains("Lookup priority"), "{service}");
+    let message = String::from_utf8_lossy(&message.stdout);
+    assert!(message.contains("bytes user_id = 1"), "{message}");
+    assert!(String::from_utf8_lossy(&health.stdout).contains("rpc Check"));
+    assert_eq!(stdout_json(&check)["status"], "SERVING");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buf_curl_calls_over_grpc_web_and_grpc() {
+    let Some(buf) = external_tool("buf") else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let initialize_url = format!("{}/goodmem.v1.UserService/InitializeSystem", app.base_url());
+    let get_user_url = format!("{}/goodmem.v1.UserService/GetUser", app.base_url());
+    let info_url = format!("{}/goodmem.v1.SystemService/GetSystemInfo", app.base_url());
+
+    // The schema comes from this repository's protos (buf.yaml at the root):
+    // gRPC-Web over HTTP/1.1 cannot carry the streaming reflection call.
+    let initialized = stdout_json(&run(&buf, &[
+        "curl", "--schema", ".", "--protocol", "grpcweb", "--data", "{}", &initialize_url,
+    ]));
+    let header = format!("Authorization: Bearer {}", initialized["rootApiKey"].as_str().unwrap());
+    let me = stdout_json(&run(&buf, &[
+        "curl", "--schema", ".", "--protocol", "grpcweb", "-H", &header, "--data", "{}", &get_user_url,
+    ]));
+    let info = stdout_json(&run(&buf, &[
+        "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--data", "{}", &info_url,
+    ]));
+
+    assert_eq!(me["userId"], initialized["userId"]);
+    assert_eq!(me["username"], "root");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(info["initialized"], true);
+}

@@ -1,0 +1,335 @@
+//! `TestApp`: a running server with its own database, plus clients.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use roster::config::ServerConfig;
+use roster::domain::clock::EpochMillis;
+use roster::domain::token::RawToken;
+use roster::domain::user::{Role, User, UserId, UserState};
+use roster::proto::goodmem::v1 as pb;
+use roster::proto::goodmem::v1::system_service_client::SystemServiceClient;
+use roster::proto::goodmem::v1::user_service_client::UserServiceClient;
+use roster::server::Application;
+use roster::store::credentials::{CredentialKind, CredentialRecord};
+use roster::store::{Store, credentials, users};
+use sea_orm::ConnectionTrait as _;
+use tonic::transport::Channel;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    fn admin_url_variable(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some("ROSTER_TEST_POSTGRES_URL"),
+            Self::MySql => Some("ROSTER_TEST_MYSQL_URL"),
+        }
+    }
+}
+
+/// A fresh, empty database for one test.
+pub(crate) struct TestDatabase {
+    pub(crate) url: String,
+    /// The server database's name; `None` for SQLite.
+    pub(crate) name: Option<String>,
+    /// Keeps the SQLite file alive for the test.
+    _directory: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// `None` when the backend's URL is not configured (outside CI only).
+    pub(crate) async fn create(backend: Backend) -> Option<Self> {
+        let Some(variable) = backend.admin_url_variable() else {
+            let directory = tempfile::tempdir().expect("temporary directory");
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                directory.path().join("roster.db").display()
+            );
+            return Some(Self {
+                url,
+                name: None,
+                _directory: Some(directory),
+            });
+        };
+        let admin_url = match std::env::var(variable) {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok_and(|value| value == "true") => {
+                panic!("{variable} must be set in CI: {backend:?} tests may not skip")
+            }
+            _ => {
+                eprintln!("skipping the {backend:?} variant: {variable} is not set");
+                return None;
+            }
+        };
+        let name = format!("roster_t_{}", uuid::Uuid::new_v4().simple());
+        let admin = sea_orm::Database::connect(admin_url.as_str())
+            .await
+            .unwrap_or_else(|error| panic!("{variable} is set but unreachable: {error}"));
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        Some(Self {
+            url: replace_database(&admin_url, &name),
+            name: Some(name),
+            _directory: None,
+        })
+    }
+}
+
+/// The URL with its path (database name) replaced, query kept.
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base
+        .find("://")
+        .map(|scheme_end| {
+            base[scheme_end + 3..]
+                .find('/')
+                .map_or(base.len(), |slash| scheme_end + 3 + slash)
+        })
+        .unwrap_or(base.len());
+    let mut replaced = format!("{}/{database}", &base[..authority_end]);
+    if let Some(query) = query {
+        replaced.push('?');
+        replaced.push_str(query);
+    }
+    replaced
+}
+
+/// A running server.
+pub(crate) struct TestApp {
+    pub(crate) address: SocketAddr,
+    pub(crate) database: TestDatabase,
+    /// A direct store handle, for arranging states no RPC creates yet.
+    pub(crate) store: Store,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database of `backend`, or `None` when that
+    /// backend is not configured (never under CI).
+    pub(crate) async fn spawn(backend: Backend) -> Option<Self> {
+        let database = TestDatabase::create(backend).await?;
+        Some(Self::spawn_on(database).await)
+    }
+
+    /// Starts a server on `database`.
+    pub(crate) async fn spawn_on(database: TestDatabase) -> Self {
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut config = ServerConfig::new(listen, database.url.clone());
+        config.health_probe_interval = std::time::Duration::from_millis(100);
+        let application = Application::build(config).await.expect("server starts");
+        let address = application.local_addr().unwrap();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(application.run_until(async {
+            let _ = stopped.await;
+        }));
+        let store = Store::connect(&database.url).await.expect("test store");
+        Self {
+            address,
+            database,
+            store,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// `127.0.0.1:PORT`, as grpcurl and buf take it.
+    pub(crate) fn authority(&self) -> String {
+        self.address.to_string()
+    }
+
+    pub(crate) async fn users(&self) -> UserServiceClient<Channel> {
+        UserServiceClient::connect(self.base_url()).await.expect("grpc connect")
+    }
+
+    pub(crate) async fn system(&self) -> SystemServiceClient<Channel> {
+        SystemServiceClient::connect(self.base_url()).await.expect("grpc connect")
+    }
+
+    pub(crate) fn http(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
+    /// Runs InitializeSystem; returns the root key and id.
+    pub(crate) async fn initialize(&self) -> (String, UserId) {
+        let response = self
+            .users()
+            .await
+            .initialize_system(pb::InitializeSystemRequest {})
+            .await
+            .expect("initialize")
+            .into_inner();
+        assert!(!response.already_initialized);
+        let id = UserId::from_bytes("user_id", &response.user_id).unwrap();
+        (response.root_api_key, id)
+    }
+
+    /// Inserts a user with a personal access token directly into the store.
+    pub(crate) async fn insert_user(&self, role: Role, username: &str) -> (User, String) {
+        self.insert_user_with_token(role, username, None).await
+    }
+
+    pub(crate) async fn insert_user_with_token(
+        &self,
+        role: Role,
+        username: &str,
+        expires_at: Option<EpochMillis>,
+    ) -> (User, String) {
+        let now = EpochMillis::now();
+        let user = User {
+            id: UserId::generate(),
+            email: format!("{username}@example.com"),
+            username: username.to_owned(),
+            display_name: username.to_uppercase(),
+            role,
+            state: UserState::Normal,
+            avatar_url: String::new(),
+            description: String::new(),
+            labels: [("team".to_owned(), "core".to_owned())].into(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            created_by: None,
+            updated_by: None,
+            deleted_by: None,
+        };
+        users::insert(self.store.writer(), &user, None).await.unwrap();
+        let token = RawToken::generate();
+        let record = CredentialRecord {
+            id: uuid::Uuid::now_v7(),
+            user_id: user.id,
+            kind: CredentialKind::PersonalAccessToken,
+            token_hash: token.hash(),
+            description: "test".to_owned(),
+            created_at: now,
+            expires_at,
+        };
+        credentials::insert(self.store.writer(), &record).await.unwrap();
+        (user, token.expose().to_owned())
+    }
+
+    /// Runs raw SQL against the test database (arranging states only).
+    pub(crate) async fn execute(&self, sql: &str) {
+        self.store.writer().execute_unprepared(sql).await.unwrap();
+    }
+
+    /// The id as the backend's SQL literal, for `execute`.
+    pub(crate) fn id_literal(&self, id: UserId) -> String {
+        match self.store.backend() {
+            roster::store::Backend::Postgres => format!("'{}'", id.0),
+            roster::store::Backend::Sqlite | roster::store::Backend::MySql => {
+                format!("X'{}'", id.0.simple())
+            }
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A request carrying `authorization: Bearer <token>`.
+pub(crate) fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    request
+}
+
+/// Path of an external client binary, or `None` (a skip, announced) outside
+/// CI when it is not installed. Under `CI=true` a missing binary fails.
+pub(crate) fn external_tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|directory| directory.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|value| value == "true") {
+            panic!("{name} must be installed in CI (.ci/run installs it)");
+        }
+        eprintln!("skipping: {name} is not installed");
+    }
+    found
+}
+
+/// Declares one test per backend: `sqlite`, `postgres`, `mysql`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(unused_imports)]
+                use $crate::helpers::{Backend, TestApp};
+
+                async fn run($app: TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run(TestApp::spawn(Backend::Sqlite).await.unwrap()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                        run(app).await;
+                    }
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    if let Some(app) = TestApp::spawn(Backend::MySql).await {
+                        run(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+#[test]
+fn database_urls_are_rewritten_keeping_the_query() {
+    assert_eq!(
+        replace_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "x"),
+        "postgres://postgres@127.0.0.1:5432/x?sslmode=disable"
+    );
+    assert_eq!(replace_database("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
+}

@@ -1,0 +1,14 @@
+//! Black-box tests: each starts the real server in-process on 127.0.0.1:0
+//! with a fresh database and talks to it over the wire with gRPC, gRPC-Web,
+//! HTTP, and real third-party clients (grpcurl, buf).
+//!
+//! Storage-touching tests run on SQLite always, and on PostgreSQL and
+//! MySQL/MariaDB when `ROSTER_TEST_POSTGRES_URL` / `ROSTER_TEST_MYSQL_URL`
+//! are set. Under `CI=true` an unset URL fails the run instead of skipping.
+mod helpers;
+
+mod bootstrap;
+mod cli;
+mod conformance;
+mod get_user;
+mod protocols;

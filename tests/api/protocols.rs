@@ -1,0 +1,281 @@
+//! One port: gRPC-Web (binary and text), health, metrics, CORS, fallbacks,
+//! limits and graceful shutdown.
+use base64::Engine as _;
+use roster::proto::goodmem::v1 as pb;
+use roster::proto::goodmem::v1::user_service_client::UserServiceClient;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+
+use crate::helpers::{Backend, TestApp, bearer};
+use crate::on_every_backend;
+
+/// A tonic client speaking gRPC-Web over HTTP/1.1, as a browser would.
+fn grpc_web_client(
+    app: &TestApp,
+) -> UserServiceClient<
+    tonic_web::GrpcWebClientService<
+        hyper_util::client::legacy::Client<
+            hyper_util::client::legacy::connect::HttpConnector,
+            tonic_web::GrpcWebCall<tonic::body::Body>,
+        >,
+    >,
+> {
+    let http1 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<tonic_web::GrpcWebCall<tonic::body::Body>>();
+    let service = tower::ServiceBuilder::new()
+        .layer(tonic_web::GrpcWebClientLayer::new())
+        .service(http1);
+    UserServiceClient::with_origin(service, app.base_url().parse().unwrap())
+}
+
+async fn health_client(app: &TestApp) -> HealthClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Channel::from_shared(app.base_url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    HealthClient::new(channel)
+}
+
+on_every_backend! {
+    async fn grpc_web_serves_the_same_calls_and_errors(app) {
+        let mut client = grpc_web_client(&app);
+
+        let initialized = client.initialize_system(pb::InitializeSystemRequest {}).await.unwrap().into_inner();
+        let me = client
+            .get_user(bearer(pb::GetUserRequest::default(), &initialized.root_api_key))
+            .await
+            .unwrap()
+            .into_inner();
+        let denied = client.get_user(pb::GetUserRequest::default()).await.unwrap_err();
+
+        assert_eq!(me.user_id, initialized.user_id);
+        assert_eq!(denied.code(), tonic::Code::Unauthenticated);
+    }
+}
+
+/// gRPC-Web text encodes each frame separately, so padding may appear
+/// mid-stream: decode segment by segment, each ending after its `=` run.
+fn decode_concatenated_base64(text: &str) -> Vec<u8> {
+    let mut decoded = Vec::new();
+    let mut segment = String::new();
+    let mut characters = text.chars().peekable();
+    while let Some(character) = characters.next() {
+        segment.push(character);
+        let ends_segment = character == '=' && characters.peek() != Some(&'=');
+        if ends_segment || characters.peek().is_none() {
+            decoded.extend(base64::engine::general_purpose::STANDARD.decode(&segment).unwrap());
+            segment.clear();
+        }
+    }
+    decoded
+}
+
+#[tokio::test]
+async fn grpc_web_text_is_answered_in_text() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    // An empty GetSystemInfoRequest: flag 0, length 0.
+    let frame = base64::engine::general_purpose::STANDARD.encode([0u8, 0, 0, 0, 0]);
+
+    let response = app
+        .http()
+        .post(format!("{}/goodmem.v1.SystemService/GetSystemInfo", app.base_url()))
+        .header("content-type", "application/grpc-web-text")
+        .header("accept", "application/grpc-web-text")
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/grpc-web-text+proto");
+    let body = response.text().await.unwrap();
+    let decoded = decode_concatenated_base64(&body);
+    let length = u32::from_be_bytes(decoded[1..5].try_into().unwrap()) as usize;
+    let info = <pb::GetSystemInfoResponse as prost::Message>::decode(&decoded[5..5 + length]).unwrap();
+    assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+    let trailers = String::from_utf8_lossy(&decoded[5 + length..]);
+    assert!(trailers.contains("grpc-status:0"), "{trailers}");
+}
+
+#[tokio::test]
+async fn health_is_serving_while_the_database_answers() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut health = health_client(&app).await;
+
+    let mut status = ServingStatus::Unknown;
+    for _ in 0..50 {
+        // The first probe runs as the server starts; wait for it.
+        match health.check(HealthCheckRequest { service: String::new() }).await {
+            Ok(response) => {
+                status = response.into_inner().status();
+                if status == ServingStatus::Serving {
+                    break;
+                }
+            }
+            Err(error) => assert_eq!(error.code(), tonic::Code::NotFound, "{error:?}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let user_service = health
+        .check(HealthCheckRequest { service: "goodmem.v1.UserService".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    let healthz = app.http().get(format!("{}/healthz", app.base_url())).send().await.unwrap();
+    let readyz = app.http().get(format!("{}/readyz", app.base_url())).send().await.unwrap();
+
+    assert_eq!(status, ServingStatus::Serving);
+    assert_eq!(user_service.status(), ServingStatus::Serving);
+    assert_eq!(healthz.status(), 200);
+    assert_eq!(readyz.status(), 200);
+}
+
+/// PostgreSQL only: a server database can be taken away from under a
+/// running server, which is what this checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_turns_not_serving_when_the_database_goes_away() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let mut health = health_client(&app).await;
+    let admin_url = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap();
+    let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+    let name = app.database.name.clone().unwrap();
+    use sea_orm::ConnectionTrait as _;
+
+    admin
+        .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+
+    let mut status = ServingStatus::Serving;
+    for _ in 0..100 {
+        status = health
+            .check(HealthCheckRequest { service: String::new() })
+            .await
+            .map(|response| response.into_inner().status())
+            .unwrap_or(ServingStatus::Unknown);
+        if status == ServingStatus::NotServing {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let readyz = app.http().get(format!("{}/readyz", app.base_url())).send().await.unwrap();
+
+    assert_eq!(status, ServingStatus::NotServing);
+    assert_eq!(readyz.status(), 503);
+}
+
+#[tokio::test]
+async fn metrics_count_calls_by_method_protocol_and_code() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut users = app.users().await;
+    users.initialize_system(pb::InitializeSystemRequest {}).await.unwrap();
+    let _ = users.get_user(pb::GetUserRequest::default()).await;
+    let _ = grpc_web_client(&app).get_user(pb::GetUserRequest::default()).await;
+
+    let text = app.http().get(format!("{}/metrics", app.base_url())).send().await.unwrap().text().await.unwrap();
+
+    for expected in [
+        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/InitializeSystem",protocol="grpc",code="OK"} 1"#,
+        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/GetUser",protocol="grpc",code="UNAUTHENTICATED"} 1"#,
+        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/GetUser",protocol="grpc-web",code="UNAUTHENTICATED"} 1"#,
+        r#"roster_rpc_duration_seconds_count{method="/goodmem.v1.UserService/InitializeSystem",protocol="grpc"} 1"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected}\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_grpc_web_and_exposes_grpc_status() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+
+    let preflight = app
+        .http()
+        .request(reqwest::Method::OPTIONS, format!("{}/goodmem.v1.UserService/GetUser", app.base_url()))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type,x-grpc-web,authorization")
+        .send()
+        .await
+        .unwrap();
+    let call = app
+        .http()
+        .get(format!("{}/healthz", app.base_url()))
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let exposed = call.headers()["access-control-expose-headers"].to_str().unwrap().to_owned();
+    assert!(exposed.contains("grpc-status") && exposed.contains("grpc-message"), "{exposed}");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+
+    let http = app.http().get(format!("{}/no/such/path", app.base_url())).send().await.unwrap();
+    let status = http.status();
+    let body: serde_json::Value = http.json().await.unwrap();
+    let mut grpc = tonic::client::Grpc::new(tonic::transport::Channel::from_shared(app.base_url()).unwrap().connect().await.unwrap());
+    grpc.ready().await.unwrap();
+    let unknown_method = grpc
+        .unary::<pb::GetSystemInfoRequest, pb::GetSystemInfoResponse, _>(
+            tonic::Request::new(pb::GetSystemInfoRequest {}),
+            "/goodmem.v1.UserService/NoSuchMethod".parse().unwrap(),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+
+    assert_eq!(status, 404);
+    assert_eq!(body["code"], 5);
+    assert!(body["message"].is_string());
+    assert_eq!(unknown_method.code(), tonic::Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn oversized_messages_are_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (root_key, _) = app.initialize().await;
+    let huge = pb::GetUserRequest { email: "a".repeat(2 * 1024 * 1024), ..Default::default() };
+
+    let status = app.users().await.get_user(bearer(huge, &root_key)).await.unwrap_err();
+
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert!(status.message().contains("too large"), "{}", status.message());
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_calls_finish_then_stops_serving() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (root_key, _) = app.initialize().await;
+    let mut users = app.users().await;
+    let address = app.base_url();
+    // Start calls, then stop the server while they may still be running.
+    let in_flight: Vec<_> = (0..8)
+        .map(|_| {
+            let mut users = users.clone();
+            let key = root_key.clone();
+            tokio::spawn(async move { users.get_user(bearer(pb::GetUserRequest::default(), &key)).await })
+        })
+        .collect();
+
+    app.stop().await.unwrap();
+
+    for call in in_flight {
+        let outcome = call.await.unwrap();
+        // A call either completed or was never accepted; none is cut off
+        // half-way with an internal error.
+        if let Err(status) = outcome {
+            assert_ne!(status.code(), tonic::Code::Internal, "{status:?}");
+        }
+    }
+    let after = users.get_user(bearer(pb::GetUserRequest::default(), &root_key)).await;
+    assert!(after.is_err(), "the server no longer answers");
+    assert!(UserServiceClient::connect(address).await.is_err());
+}
