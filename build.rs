@@ -34,6 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let descriptor_set = FileDescriptorSet::decode(encoded.as_slice())?;
     tonic_prost_build::configure()
+        // Malformed requests are the client's error: see src/api/codec.rs.
+        .codec_path("crate::api::codec::ProtobufCodec")
         .build_server(true)
         .build_client(true)
         .compile_fds(descriptor_set)?;

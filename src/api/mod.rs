@@ -1,6 +1,7 @@
 //! The tonic services: thin adapters that convert proto → domain
 //! (`TryFrom`), authenticate, call one domain function and convert back.
 //! prost types stop here; `domain` and `store` never see them.
+pub mod codec;
 pub mod convert;
 pub mod status;
 pub mod system_service;

@@ -71,11 +71,17 @@ on_every_backend! {
 /// concurrent InitializeSystem calls: one key in total.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_yield_exactly_one_key() {
-    let Some(database) = crate::helpers::TestDatabase::create(crate::helpers::Backend::Postgres).await else {
+    let Some(database) =
+        crate::helpers::TestDatabase::create(crate::helpers::Backend::Postgres).await
+    else {
         return;
     };
     // Migrate first so the two processes race on bootstrap, not on DDL.
-    roster::store::Store::open(&database.url).await.unwrap().close().await;
+    roster::store::Store::open(&database.url)
+        .await
+        .unwrap()
+        .close()
+        .await;
     let first = ServerProcess::start(&database.url);
     let second = ServerProcess::start(&database.url);
     let addresses = [first.address.clone(), second.address.clone()];
@@ -83,8 +89,15 @@ async fn two_processes_on_one_postgres_yield_exactly_one_key() {
     let calls = (0..20).map(|index| {
         let address = addresses[index % 2].clone();
         tokio::spawn(async move {
-            let mut client = pb::user_service_client::UserServiceClient::connect(format!("http://{address}")).await.unwrap();
-            client.initialize_system(pb::InitializeSystemRequest {}).await.unwrap().into_inner()
+            let mut client =
+                pb::user_service_client::UserServiceClient::connect(format!("http://{address}"))
+                    .await
+                    .unwrap();
+            client
+                .initialize_system(pb::InitializeSystemRequest {})
+                .await
+                .unwrap()
+                .into_inner()
         })
     });
     let mut keys = Vec::new();
@@ -98,8 +111,14 @@ async fn two_processes_on_one_postgres_yield_exactly_one_key() {
     assert_eq!(keys.len(), 1, "exactly one key across both processes");
     let store = roster::store::Store::connect(&database.url).await.unwrap();
     use sea_orm::{EntityTrait as _, PaginatorTrait as _};
-    let credentials = roster::store::entity::credential::Entity::find().count(store.reader()).await.unwrap();
-    let users = roster::store::entity::user::Entity::find().count(store.reader()).await.unwrap();
+    let credentials = roster::store::entity::credential::Entity::find()
+        .count(store.reader())
+        .await
+        .unwrap();
+    let users = roster::store::entity::user::Entity::find()
+        .count(store.reader())
+        .await
+        .unwrap();
     assert_eq!((credentials, users), (1, 1));
 }
 

@@ -33,8 +33,15 @@ async fn migrate_and_version_succeed() {
     let migrate = roster(&database.url, &["migrate"]);
     let version = roster(&database.url, &["version"]);
 
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
-    assert!(String::from_utf8_lossy(&version.stdout).starts_with(&format!("roster {}", env!("CARGO_PKG_VERSION"))));
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&version.stdout)
+            .starts_with(&format!("roster {}", env!("CARGO_PKG_VERSION")))
+    );
 }
 
 #[tokio::test]

@@ -34,24 +34,53 @@ async fn grpcurl_runs_the_reference_examples_as_written() {
     let address = app.authority();
 
     // grpcurl -plaintext -d '{}' localhost:8080 goodmem.v1.UserService/InitializeSystem
-    let initialized = stdout_json(&run(&grpcurl, &[
-        "-plaintext", "-d", "{}", &address, "goodmem.v1.UserService/InitializeSystem",
-    ]));
+    let initialized = stdout_json(&run(
+        &grpcurl,
+        &[
+            "-plaintext",
+            "-d",
+            "{}",
+            &address,
+            "goodmem.v1.UserService/InitializeSystem",
+        ],
+    ));
     let root_key = initialized["rootApiKey"].as_str().unwrap().to_owned();
     let user_id = initialized["userId"].as_str().unwrap().to_owned();
     // grpcurl -plaintext -H 'authorization: Bearer <api-key>' \
     //   -d '{ "user_id": "BASE64_ENCODED_UUID_HERE" }' localhost:8080 goodmem.v1.UserService/GetUser
     let header = format!("authorization: Bearer {root_key}");
     let body = format!("{{ \"user_id\": \"{user_id}\" }}");
-    let user = stdout_json(&run(&grpcurl, &[
-        "-plaintext", "-H", &header, "-d", &body, &address, "goodmem.v1.UserService/GetUser",
-    ]));
-    let again = stdout_json(&run(&grpcurl, &[
-        "-plaintext", "-d", "{}", &address, "goodmem.v1.UserService/InitializeSystem",
-    ]));
+    let user = stdout_json(&run(
+        &grpcurl,
+        &[
+            "-plaintext",
+            "-H",
+            &header,
+            "-d",
+            &body,
+            &address,
+            "goodmem.v1.UserService/GetUser",
+        ],
+    ));
+    let again = stdout_json(&run(
+        &grpcurl,
+        &[
+            "-plaintext",
+            "-d",
+            "{}",
+            &address,
+            "goodmem.v1.UserService/InitializeSystem",
+        ],
+    ));
 
     assert!(root_key.starts_with("gm_"));
-    assert_eq!(base64::engine::general_purpose::STANDARD.decode(&user_id).unwrap().len(), 16);
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&user_id)
+            .unwrap()
+            .len(),
+        16
+    );
     assert_eq!(user["userId"], user_id);
     assert_eq!(user["email"], "root@localhost");
     assert_eq!(user["role"], "ROOT");
@@ -69,17 +98,44 @@ async fn grpcurl_errors_carry_code_and_field_details() {
     let address = app.authority();
     let header = format!("x-api-key: {root_key}");
 
-    let unauthenticated = run(&grpcurl, &["-plaintext", "-d", "{}", &address, "goodmem.v1.UserService/GetUser"]);
-    let invalid = run(&grpcurl, &[
-        "-plaintext", "-H", &header, "-d", r#"{"user_id": "AAE="}"#, &address, "goodmem.v1.UserService/GetUser",
-    ]);
+    let unauthenticated = run(
+        &grpcurl,
+        &[
+            "-plaintext",
+            "-d",
+            "{}",
+            &address,
+            "goodmem.v1.UserService/GetUser",
+        ],
+    );
+    let invalid = run(
+        &grpcurl,
+        &[
+            "-plaintext",
+            "-H",
+            &header,
+            "-d",
+            r#"{"user_id": "AAE="}"#,
+            &address,
+            "goodmem.v1.UserService/GetUser",
+        ],
+    );
 
     let unauthenticated_text = String::from_utf8_lossy(&unauthenticated.stderr);
     let invalid_text = String::from_utf8_lossy(&invalid.stderr);
     assert!(!unauthenticated.status.success());
-    assert!(unauthenticated_text.contains("Code: Unauthenticated"), "{unauthenticated_text}");
-    assert!(invalid_text.contains("Code: InvalidArgument"), "{invalid_text}");
-    assert!(invalid_text.contains("google.rpc.BadRequest") && invalid_text.contains("user_id"), "{invalid_text}");
+    assert!(
+        unauthenticated_text.contains("Code: Unauthenticated"),
+        "{unauthenticated_text}"
+    );
+    assert!(
+        invalid_text.contains("Code: InvalidArgument"),
+        "{invalid_text}"
+    );
+    assert!(
+        invalid_text.contains("google.rpc.BadRequest") && invalid_text.contains("user_id"),
+        "{invalid_text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,17 +147,36 @@ async fn grpcurl_lists_and_describes_through_reflection() {
     let address = app.authority();
 
     let list = run(&grpcurl, &["-plaintext", &address, "list"]);
-    let service = run(&grpcurl, &["-plaintext", &address, "describe", "goodmem.v1.UserService"]);
-    let message = run(&grpcurl, &["-plaintext", &address, "describe", "goodmem.v1.User"]);
-    let health = run(&grpcurl, &["-plaintext", &address, "describe", "grpc.health.v1.Health"]);
-    let check = run(&grpcurl, &["-plaintext", &address, "grpc.health.v1.Health/Check"]);
+    let service = run(
+        &grpcurl,
+        &["-plaintext", &address, "describe", "goodmem.v1.UserService"],
+    );
+    let message = run(
+        &grpcurl,
+        &["-plaintext", &address, "describe", "goodmem.v1.User"],
+    );
+    let health = run(
+        &grpcurl,
+        &["-plaintext", &address, "describe", "grpc.health.v1.Health"],
+    );
+    let check = run(
+        &grpcurl,
+        &["-plaintext", &address, "grpc.health.v1.Health/Check"],
+    );
 
     let list = String::from_utf8_lossy(&list.stdout);
-    for name in ["goodmem.v1.UserService", "goodmem.v1.SystemService", "grpc.health.v1.Health"] {
+    for name in [
+        "goodmem.v1.UserService",
+        "goodmem.v1.SystemService",
+        "grpc.health.v1.Health",
+    ] {
         assert!(list.lines().any(|line| line == name), "{name} in\n{list}");
     }
     let service = String::from_utf8_lossy(&service.stdout);
-    assert!(service.contains("rpc GetUser ( .goodmem.v1.GetUserRequest ) returns ( .goodmem.v1.User )"), "{service}");
+    assert!(
+        service.contains("rpc GetUser ( .goodmem.v1.GetUserRequest ) returns ( .goodmem.v1.User )"),
+        "{service}"
+    );
     assert!(service.contains("rpc InitializeSystem"), "{service}");
     // Comments travel with the descriptors.
     assert!(service.contains("Lookup priority"), "{service}");
@@ -123,19 +198,68 @@ async fn buf_curl_calls_over_grpc_web_and_grpc() {
 
     // The schema comes from this repository's protos (buf.yaml at the root):
     // gRPC-Web over HTTP/1.1 cannot carry the streaming reflection call.
-    let initialized = stdout_json(&run(&buf, &[
-        "curl", "--schema", ".", "--protocol", "grpcweb", "--data", "{}", &initialize_url,
-    ]));
-    let header = format!("Authorization: Bearer {}", initialized["rootApiKey"].as_str().unwrap());
-    let me = stdout_json(&run(&buf, &[
-        "curl", "--schema", ".", "--protocol", "grpcweb", "-H", &header, "--data", "{}", &get_user_url,
-    ]));
-    let info = stdout_json(&run(&buf, &[
-        "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--data", "{}", &info_url,
-    ]));
+    let initialized = stdout_json(&run(
+        &buf,
+        &[
+            "curl",
+            "--schema",
+            ".",
+            "--protocol",
+            "grpcweb",
+            "--data",
+            "{}",
+            &initialize_url,
+        ],
+    ));
+    let header = format!(
+        "Authorization: Bearer {}",
+        initialized["rootApiKey"].as_str().unwrap()
+    );
+    let me = stdout_json(&run(
+        &buf,
+        &[
+            "curl",
+            "--schema",
+            ".",
+            "--protocol",
+            "grpcweb",
+            "-H",
+            &header,
+            "--data",
+            "{}",
+            &get_user_url,
+        ],
+    ));
+    let info = stdout_json(&run(
+        &buf,
+        &[
+            "curl",
+            "--protocol",
+            "grpc",
+            "--http2-prior-knowledge",
+            "--data",
+            "{}",
+            &info_url,
+        ],
+    ));
+    let info_over_h2_grpc_web = stdout_json(&run(
+        &buf,
+        &[
+            "curl",
+            "--schema",
+            ".",
+            "--protocol",
+            "grpcweb",
+            "--http2-prior-knowledge",
+            "--data",
+            "{}",
+            &info_url,
+        ],
+    ));
 
     assert_eq!(me["userId"], initialized["userId"]);
     assert_eq!(me["username"], "root");
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(info["initialized"], true);
+    assert_eq!(info_over_h2_grpc_web, info);
 }

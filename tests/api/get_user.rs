@@ -8,7 +8,10 @@ use crate::helpers::bearer;
 use crate::on_every_backend;
 
 fn by_id(id: &roster::domain::user::UserId) -> pb::GetUserRequest {
-    pb::GetUserRequest { user_id: id.0.as_bytes().to_vec(), ..Default::default() }
+    pb::GetUserRequest {
+        user_id: id.0.as_bytes().to_vec(),
+        ..Default::default()
+    }
 }
 
 on_every_backend! {
@@ -211,6 +214,34 @@ on_every_backend! {
         assert_eq!(hidden.unwrap_err().code(), Code::NotFound);
         assert_eq!(shown.deleted_at.unwrap().nanos, 5_000_000);
         assert_eq!(by_email.user_id, carol.id.0.as_bytes().to_vec());
+    }
+
+    async fn using_a_token_records_its_last_use(app) {
+        let (root_key, _) = app.initialize().await;
+        use sea_orm::EntityTrait as _;
+        let last_used = || async {
+            roster::store::entity::credential::Entity::find()
+                .one(app.store.reader())
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at
+        };
+        assert_eq!(last_used().await, None);
+
+        app.users().await.get_user(bearer(pb::GetUserRequest::default(), &root_key)).await.unwrap();
+
+        // Written off the request path: wait for it.
+        let mut recorded = None;
+        for _ in 0..100 {
+            recorded = last_used().await;
+            if recorded.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let recorded = recorded.expect("last use recorded");
+        assert!((EpochMillis::now().0 - recorded).abs() < 60_000);
     }
 
     async fn admins_may_read_anyone(app) {

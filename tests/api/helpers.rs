@@ -127,9 +127,18 @@ impl TestApp {
 
     /// Starts a server on `database`.
     pub(crate) async fn spawn_on(database: TestDatabase) -> Self {
+        Self::spawn_configured(database, |_| {}).await
+    }
+
+    /// Starts a server on `database` with settings changed by `configure`.
+    pub(crate) async fn spawn_configured(
+        database: TestDatabase,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut config = ServerConfig::new(listen, database.url.clone());
         config.health_probe_interval = std::time::Duration::from_millis(100);
+        configure(&mut config);
         let application = Application::build(config).await.expect("server starts");
         let address = application.local_addr().unwrap();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -157,11 +166,15 @@ impl TestApp {
     }
 
     pub(crate) async fn users(&self) -> UserServiceClient<Channel> {
-        UserServiceClient::connect(self.base_url()).await.expect("grpc connect")
+        UserServiceClient::connect(self.base_url())
+            .await
+            .expect("grpc connect")
     }
 
     pub(crate) async fn system(&self) -> SystemServiceClient<Channel> {
-        SystemServiceClient::connect(self.base_url()).await.expect("grpc connect")
+        SystemServiceClient::connect(self.base_url())
+            .await
+            .expect("grpc connect")
     }
 
     pub(crate) fn http(&self) -> reqwest::Client {
@@ -212,7 +225,9 @@ impl TestApp {
             updated_by: None,
             deleted_by: None,
         };
-        users::insert(self.store.writer(), &user, None).await.unwrap();
+        users::insert(self.store.writer(), &user, None)
+            .await
+            .unwrap();
         let token = RawToken::generate();
         let record = CredentialRecord {
             id: uuid::Uuid::now_v7(),
@@ -223,7 +238,9 @@ impl TestApp {
             created_at: now,
             expires_at,
         };
-        credentials::insert(self.store.writer(), &record).await.unwrap();
+        credentials::insert(self.store.writer(), &record)
+            .await
+            .unwrap();
         (user, token.expose().to_owned())
     }
 
@@ -265,10 +282,9 @@ impl Drop for TestApp {
 /// A request carrying `authorization: Bearer <token>`.
 pub(crate) fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().unwrap(),
-    );
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     request
 }
 
@@ -328,8 +344,14 @@ macro_rules! on_every_backend {
 #[test]
 fn database_urls_are_rewritten_keeping_the_query() {
     assert_eq!(
-        replace_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "x"),
+        replace_database(
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+            "x"
+        ),
         "postgres://postgres@127.0.0.1:5432/x?sslmode=disable"
     );
-    assert_eq!(replace_database("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
+    assert_eq!(
+        replace_database("mysql://root@127.0.0.1:3306", "x"),
+        "mysql://root@127.0.0.1:3306/x"
+    );
 }

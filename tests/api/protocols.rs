@@ -64,7 +64,11 @@ fn decode_concatenated_base64(text: &str) -> Vec<u8> {
         segment.push(character);
         let ends_segment = character == '=' && characters.peek() != Some(&'=');
         if ends_segment || characters.peek().is_none() {
-            decoded.extend(base64::engine::general_purpose::STANDARD.decode(&segment).unwrap());
+            decoded.extend(
+                base64::engine::general_purpose::STANDARD
+                    .decode(&segment)
+                    .unwrap(),
+            );
             segment.clear();
         }
     }
@@ -79,7 +83,10 @@ async fn grpc_web_text_is_answered_in_text() {
 
     let response = app
         .http()
-        .post(format!("{}/goodmem.v1.SystemService/GetSystemInfo", app.base_url()))
+        .post(format!(
+            "{}/goodmem.v1.SystemService/GetSystemInfo",
+            app.base_url()
+        ))
         .header("content-type", "application/grpc-web-text")
         .header("accept", "application/grpc-web-text")
         .body(frame)
@@ -88,11 +95,15 @@ async fn grpc_web_text_is_answered_in_text() {
         .unwrap();
 
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/grpc-web-text+proto");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/grpc-web-text+proto"
+    );
     let body = response.text().await.unwrap();
     let decoded = decode_concatenated_base64(&body);
     let length = u32::from_be_bytes(decoded[1..5].try_into().unwrap()) as usize;
-    let info = <pb::GetSystemInfoResponse as prost::Message>::decode(&decoded[5..5 + length]).unwrap();
+    let info =
+        <pb::GetSystemInfoResponse as prost::Message>::decode(&decoded[5..5 + length]).unwrap();
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
     let trailers = String::from_utf8_lossy(&decoded[5 + length..]);
     assert!(trailers.contains("grpc-status:0"), "{trailers}");
@@ -106,7 +117,12 @@ async fn health_is_serving_while_the_database_answers() {
     let mut status = ServingStatus::Unknown;
     for _ in 0..50 {
         // The first probe runs as the server starts; wait for it.
-        match health.check(HealthCheckRequest { service: String::new() }).await {
+        match health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+        {
             Ok(response) => {
                 status = response.into_inner().status();
                 if status == ServingStatus::Serving {
@@ -118,12 +134,24 @@ async fn health_is_serving_while_the_database_answers() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let user_service = health
-        .check(HealthCheckRequest { service: "goodmem.v1.UserService".into() })
+        .check(HealthCheckRequest {
+            service: "goodmem.v1.UserService".into(),
+        })
         .await
         .unwrap()
         .into_inner();
-    let healthz = app.http().get(format!("{}/healthz", app.base_url())).send().await.unwrap();
-    let readyz = app.http().get(format!("{}/readyz", app.base_url())).send().await.unwrap();
+    let healthz = app
+        .http()
+        .get(format!("{}/healthz", app.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let readyz = app
+        .http()
+        .get(format!("{}/readyz", app.base_url()))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(status, ServingStatus::Serving);
     assert_eq!(user_service.status(), ServingStatus::Serving);
@@ -140,7 +168,9 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
     };
     let mut health = health_client(&app).await;
     let admin_url = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap();
-    let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+    let admin = sea_orm::Database::connect(admin_url.as_str())
+        .await
+        .unwrap();
     let name = app.database.name.clone().unwrap();
     use sea_orm::ConnectionTrait as _;
 
@@ -152,7 +182,9 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
     let mut status = ServingStatus::Serving;
     for _ in 0..100 {
         status = health
-            .check(HealthCheckRequest { service: String::new() })
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
             .await
             .map(|response| response.into_inner().status())
             .unwrap_or(ServingStatus::Unknown);
@@ -161,7 +193,12 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let readyz = app.http().get(format!("{}/readyz", app.base_url())).send().await.unwrap();
+    let readyz = app
+        .http()
+        .get(format!("{}/readyz", app.base_url()))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(status, ServingStatus::NotServing);
     assert_eq!(readyz.status(), 503);
@@ -171,11 +208,24 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
 async fn metrics_count_calls_by_method_protocol_and_code() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let mut users = app.users().await;
-    users.initialize_system(pb::InitializeSystemRequest {}).await.unwrap();
+    users
+        .initialize_system(pb::InitializeSystemRequest {})
+        .await
+        .unwrap();
     let _ = users.get_user(pb::GetUserRequest::default()).await;
-    let _ = grpc_web_client(&app).get_user(pb::GetUserRequest::default()).await;
+    let _ = grpc_web_client(&app)
+        .get_user(pb::GetUserRequest::default())
+        .await;
 
-    let text = app.http().get(format!("{}/metrics", app.base_url())).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .http()
+        .get(format!("{}/metrics", app.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
 
     for expected in [
         r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/InitializeSystem",protocol="grpc",code="OK"} 1"#,
@@ -193,10 +243,16 @@ async fn cors_preflight_allows_grpc_web_and_exposes_grpc_status() {
 
     let preflight = app
         .http()
-        .request(reqwest::Method::OPTIONS, format!("{}/goodmem.v1.UserService/GetUser", app.base_url()))
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/goodmem.v1.UserService/GetUser", app.base_url()),
+        )
         .header("origin", "https://app.example.com")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type,x-grpc-web,authorization")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-grpc-web,authorization",
+        )
         .send()
         .await
         .unwrap();
@@ -210,18 +266,70 @@ async fn cors_preflight_allows_grpc_web_and_exposes_grpc_status() {
 
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
-    let exposed = call.headers()["access-control-expose-headers"].to_str().unwrap().to_owned();
-    assert!(exposed.contains("grpc-status") && exposed.contains("grpc-message"), "{exposed}");
+    let exposed = call.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        exposed.contains("grpc-status") && exposed.contains("grpc-message"),
+        "{exposed}"
+    );
+}
+
+#[tokio::test]
+async fn cors_can_be_restricted_to_listed_origins() {
+    let database = crate::helpers::TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap();
+    let app = TestApp::spawn_configured(database, |config| {
+        config.cors_origins = vec!["https://good.example".to_owned()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.http()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/goodmem.v1.UserService/GetUser", app.base_url()),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+
+    let allowed = preflight("https://good.example").await.unwrap();
+    let refused = preflight("https://evil.example").await.unwrap();
+
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://good.example"
+    );
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
 
-    let http = app.http().get(format!("{}/no/such/path", app.base_url())).send().await.unwrap();
+    let http = app
+        .http()
+        .get(format!("{}/no/such/path", app.base_url()))
+        .send()
+        .await
+        .unwrap();
     let status = http.status();
     let body: serde_json::Value = http.json().await.unwrap();
-    let mut grpc = tonic::client::Grpc::new(tonic::transport::Channel::from_shared(app.base_url()).unwrap().connect().await.unwrap());
+    let mut grpc = tonic::client::Grpc::new(
+        tonic::transport::Channel::from_shared(app.base_url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
     grpc.ready().await.unwrap();
     let unknown_method = grpc
         .unary::<pb::GetSystemInfoRequest, pb::GetSystemInfoResponse, _>(
@@ -242,12 +350,24 @@ async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
 async fn oversized_messages_are_refused() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let (root_key, _) = app.initialize().await;
-    let huge = pb::GetUserRequest { email: "a".repeat(2 * 1024 * 1024), ..Default::default() };
+    let huge = pb::GetUserRequest {
+        email: "a".repeat(2 * 1024 * 1024),
+        ..Default::default()
+    };
 
-    let status = app.users().await.get_user(bearer(huge, &root_key)).await.unwrap_err();
+    let status = app
+        .users()
+        .await
+        .get_user(bearer(huge, &root_key))
+        .await
+        .unwrap_err();
 
     assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
-    assert!(status.message().contains("too large"), "{}", status.message());
+    assert!(
+        status.message().contains("too large"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test]
@@ -261,7 +381,11 @@ async fn shutdown_lets_in_flight_calls_finish_then_stops_serving() {
         .map(|_| {
             let mut users = users.clone();
             let key = root_key.clone();
-            tokio::spawn(async move { users.get_user(bearer(pb::GetUserRequest::default(), &key)).await })
+            tokio::spawn(async move {
+                users
+                    .get_user(bearer(pb::GetUserRequest::default(), &key))
+                    .await
+            })
         })
         .collect();
 
@@ -275,7 +399,88 @@ async fn shutdown_lets_in_flight_calls_finish_then_stops_serving() {
             assert_ne!(status.code(), tonic::Code::Internal, "{status:?}");
         }
     }
-    let after = users.get_user(bearer(pb::GetUserRequest::default(), &root_key)).await;
+    let after = users
+        .get_user(bearer(pb::GetUserRequest::default(), &root_key))
+        .await;
     assert!(after.is_err(), "the server no longer answers");
     assert!(UserServiceClient::connect(address).await.is_err());
+}
+
+/// Sends raw bytes as a request message, as a buggy or hostile client would.
+#[derive(Clone, Copy, Debug, Default)]
+struct RawBytesCodec;
+
+struct RawBytesEncoder;
+struct DiscardDecoder;
+
+impl tonic::codec::Encoder for RawBytesEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buffer: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut as _;
+        buffer.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for DiscardDecoder {
+    type Item = ();
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        buffer: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<()>, tonic::Status> {
+        use bytes::Buf as _;
+        let remaining = buffer.remaining();
+        buffer.advance(remaining);
+        Ok(Some(()))
+    }
+}
+
+impl tonic::codec::Codec for RawBytesCodec {
+    type Encode = Vec<u8>;
+    type Decode = ();
+    type Encoder = RawBytesEncoder;
+    type Decoder = DiscardDecoder;
+    fn encoder(&mut self) -> RawBytesEncoder {
+        RawBytesEncoder
+    }
+    fn decoder(&mut self) -> DiscardDecoder {
+        DiscardDecoder
+    }
+}
+
+#[tokio::test]
+async fn malformed_protobuf_is_an_invalid_argument() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (root_key, _) = app.initialize().await;
+    let channel = tonic::transport::Channel::from_shared(app.base_url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    // Field 1 (bytes) claims 100 bytes but the message ends.
+    let truncated = vec![0x0a, 100, 1, 2, 3];
+
+    let status = grpc
+        .unary::<Vec<u8>, (), _>(
+            bearer(truncated, &root_key),
+            "/goodmem.v1.UserService/GetUser".parse().unwrap(),
+            RawBytesCodec,
+        )
+        .await
+        .unwrap_err();
+
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().starts_with("malformed protobuf message"),
+        "{}",
+        status.message()
+    );
 }
