@@ -34,8 +34,11 @@ pub async fn initialize_system(store: &Store) -> Result<Initialization, DomainEr
         return Ok(Initialization::AlreadyDone);
     }
     let now = EpochMillis::now();
+    let root_id = UserId::generate();
+    // ROOT creates itself: every user has a creator, which GoodMem clients
+    // require (`createdById` is not optional in their UserResponse).
     let root = User {
-        id: UserId::generate(),
+        id: root_id,
         email: ROOT_EMAIL.to_owned(),
         username: ROOT_USERNAME.to_owned(),
         display_name: "Root".to_owned(),
@@ -48,8 +51,8 @@ pub async fn initialize_system(store: &Store) -> Result<Initialization, DomainEr
         created_at: now,
         updated_at: now,
         deleted_at: None,
-        created_by: None,
-        updated_by: None,
+        created_by: Some(root_id),
+        updated_by: Some(root_id),
         deleted_by: None,
     };
     let root_api_key = RawToken::generate();

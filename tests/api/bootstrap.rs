@@ -25,6 +25,9 @@ on_every_backend! {
             .into_inner();
         assert_eq!(root.user_id, first.user_id);
         assert_eq!(root.role, pb::user::Role::Root as i32);
+        assert_eq!(root.created_by_id, first.user_id, "ROOT records itself as its creator");
+        assert_eq!(root.updated_by_id, first.user_id);
+        assert!(root.deleted_by_id.is_empty());
     }
 
     async fn concurrent_calls_yield_exactly_one_key(app) {

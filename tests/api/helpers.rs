@@ -207,8 +207,9 @@ impl TestApp {
         expires_at: Option<EpochMillis>,
     ) -> (User, String) {
         let now = EpochMillis::now();
+        let id = UserId::generate();
         let user = User {
-            id: UserId::generate(),
+            id,
             email: format!("{username}@example.com"),
             username: username.to_owned(),
             display_name: username.to_uppercase(),
@@ -221,8 +222,8 @@ impl TestApp {
             created_at: now,
             updated_at: now,
             deleted_at: None,
-            created_by: None,
-            updated_by: None,
+            created_by: Some(id),
+            updated_by: Some(id),
             deleted_by: None,
         };
         users::insert(self.store.writer(), &user, None)
