@@ -1,0 +1,237 @@
+//! The in-process unary gRPC call: frame the request, call the service with
+//! `oneshot`, read the whole response including trailers, and pick out the
+//! message or the status.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use bytes::{Buf, Bytes};
+use http::header::{CONTENT_TYPE, TE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+use http_body_util::BodyExt as _;
+use percent_encoding::percent_decode_str;
+use tonic::Code;
+use tower::ServiceExt as _;
+
+use crate::BoxError;
+use crate::errors::code_for_http_status;
+
+const GRPC_STATUS: &str = "grpc-status";
+const GRPC_MESSAGE: &str = "grpc-message";
+const GRPC_STATUS_DETAILS: &str = "grpc-status-details-bin";
+
+/// The gRPC status the service answered with, other than OK.
+#[derive(Debug)]
+pub(crate) struct GrpcFailure {
+    pub(crate) code: Code,
+    pub(crate) message: String,
+    /// The `google.rpc.Status` from `grpc-status-details-bin`, if any.
+    pub(crate) details: Option<RpcStatus>,
+}
+
+/// `google.rpc.Status`, decoded with prost so details work even when the
+/// pool lacks `google/rpc/status.proto`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub(crate) code: i32,
+    #[prost(string, tag = "2")]
+    pub(crate) message: String,
+    #[prost(message, repeated, tag = "3")]
+    pub(crate) details: Vec<prost_types::Any>,
+}
+
+/// Prefixes an encoded message with the 5-byte gRPC frame header
+/// (uncompressed flag, big-endian length).
+pub(crate) fn frame(message: &impl prost::Message) -> Result<Bytes, String> {
+    let length = message.encoded_len();
+    let header_length =
+        u32::try_from(length).map_err(|_| "request message is too large".to_owned())?;
+    let mut buffer = Vec::with_capacity(5 + length);
+    buffer.push(0);
+    buffer.extend_from_slice(&header_length.to_be_bytes());
+    message
+        .encode(&mut buffer)
+        .map_err(|error| format!("cannot encode the request: {error}"))?;
+    Ok(Bytes::from(buffer))
+}
+
+/// Builds the in-process request: `POST /package.Service/Method` over
+/// HTTP/2 (gRPC-Web layers pass only HTTP/2 requests through untouched)
+/// with the forwarded headers and every extension of the REST request.
+pub(crate) fn build_request(
+    uri: Uri,
+    body: Bytes,
+    rest_headers: &HeaderMap,
+    forwarded_headers: &[HeaderName],
+    extensions: http::Extensions,
+) -> http::Request<axum::body::Body> {
+    let mut request = http::Request::new(axum::body::Body::from(body));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_2;
+    *request.extensions_mut() = extensions;
+    let headers = request.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(TE, HeaderValue::from_static("trailers"));
+    for name in forwarded_headers {
+        for value in rest_headers.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    request
+}
+
+/// Calls the service and returns the response message bytes, or the status.
+pub(crate) async fn call<S, B>(
+    grpc: S,
+    request: http::Request<axum::body::Body>,
+) -> Result<Result<Bytes, GrpcFailure>, String>
+where
+    S: tower::Service<http::Request<axum::body::Body>, Response = http::Response<B>>,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let response = grpc
+        .oneshot(request)
+        .await
+        .map_err(|error| format!("gRPC service failed: {}", error.into()))?;
+    let (parts, body) = response.into_parts();
+    let collected = body
+        .collect()
+        .await
+        .map_err(|error| format!("reading the gRPC response failed: {}", error.into()))?;
+    let trailers = collected.trailers().cloned();
+    let data = collected.to_bytes();
+
+    // Trailers carry the status; a trailers-only response (an error before
+    // any message) carries it in the headers instead.
+    let status_headers = trailers
+        .as_ref()
+        .filter(|trailers| trailers.contains_key(GRPC_STATUS))
+        .unwrap_or(&parts.headers);
+    let Some(code) = status_headers
+        .get(GRPC_STATUS)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<i32>().ok())
+    else {
+        let code = if parts.status.is_success() {
+            Code::Internal
+        } else {
+            code_for_http_status(parts.status)
+        };
+        return Ok(Err(GrpcFailure {
+            code,
+            message: format!(
+                "the gRPC service answered HTTP {} without a grpc-status",
+                parts.status
+            ),
+            details: None,
+        }));
+    };
+    let code = Code::from_i32(code);
+    if code != Code::Ok {
+        return Ok(Err(failure_from_headers(code, status_headers)));
+    }
+    unframe(data).map(Ok)
+}
+
+fn failure_from_headers(code: Code, headers: &HeaderMap) -> GrpcFailure {
+    let message = headers
+        .get(GRPC_MESSAGE)
+        .map(|value| {
+            percent_decode_str(value.to_str().unwrap_or_default())
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default();
+    let details = headers
+        .get(GRPC_STATUS_DETAILS)
+        .and_then(|value| {
+            let text = value.as_bytes();
+            STANDARD_NO_PAD
+                .decode(
+                    text.strip_suffix(b"==")
+                        .or(text.strip_suffix(b"="))
+                        .unwrap_or(text),
+                )
+                .or_else(|_| STANDARD.decode(text))
+                .ok()
+        })
+        .and_then(|bytes| <RpcStatus as prost::Message>::decode(bytes.as_slice()).ok());
+    let message = match (&details, message.is_empty()) {
+        (Some(status), true) => status.message.clone(),
+        _ => message,
+    };
+    GrpcFailure {
+        code,
+        message,
+        details,
+    }
+}
+
+/// The message of a unary response: exactly one uncompressed frame.
+fn unframe(mut data: Bytes) -> Result<Bytes, String> {
+    if data.len() < 5 {
+        return Err("the gRPC service returned OK without a response message".to_owned());
+    }
+    let compressed = data.get_u8();
+    let length = data.get_u32() as usize;
+    if compressed != 0 {
+        return Err(
+            "the gRPC service returned a compressed message that was not asked for".to_owned(),
+        );
+    }
+    if data.len() != length {
+        return Err(format!(
+            "the gRPC response frame says {length} bytes but carries {}",
+            data.len()
+        ));
+    }
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_have_a_flag_and_a_big_endian_length() {
+        let message = prost_types::Duration {
+            seconds: 1,
+            nanos: 0,
+        };
+        let framed = frame(&message).unwrap();
+        assert_eq!(&framed[..5], &[0, 0, 0, 0, 2]);
+        assert_eq!(unframe(framed).unwrap().as_ref(), &[8, 1]);
+    }
+
+    #[test]
+    fn rejects_short_compressed_or_mislabelled_frames() {
+        assert!(unframe(Bytes::from_static(&[0, 0, 0])).is_err());
+        assert!(unframe(Bytes::from_static(&[1, 0, 0, 0, 1, 7])).is_err());
+        assert!(unframe(Bytes::from_static(&[0, 0, 0, 0, 5, 7])).is_err());
+    }
+
+    #[test]
+    fn reads_status_message_and_details_from_headers() {
+        let status = RpcStatus {
+            code: 3,
+            message: "bad email".to_owned(),
+            details: vec![prost_types::Any {
+                type_url: "type.googleapis.com/google.rpc.BadRequest".to_owned(),
+                value: vec![1, 2, 3],
+            }],
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(GRPC_MESSAGE, HeaderValue::from_static("email%20is%20taken"));
+        headers.insert(
+            GRPC_STATUS_DETAILS,
+            HeaderValue::from_str(&STANDARD_NO_PAD.encode(prost::Message::encode_to_vec(&status)))
+                .unwrap(),
+        );
+        let failure = failure_from_headers(Code::InvalidArgument, &headers);
+        assert_eq!(failure.message, "email is taken");
+        assert_eq!(failure.details, Some(status));
+    }
+}

@@ -1,0 +1,153 @@
+//! A generic JSON/REST → gRPC transcoder.
+//!
+//! At start-up [`Gateway::new`] reads every `google.api.http` rule of every
+//! service in a [`prost_reflect::DescriptorPool`] and builds a route table.
+//! [`Gateway::into_router`] then serves REST by turning each request into a
+//! unary gRPC call made **in process** on the given tower service (normally
+//! the server's own tonic router), so authentication, limits, metrics and
+//! error mapping are one code path for every protocol.
+//!
+//! The crate knows nothing about any particular API: adding an RPC with an
+//! HTTP annotation needs no change here. JSON follows the proto3 mapping with
+//! two project rules (see the README): `google.protobuf.Timestamp` is integer
+//! milliseconds, and bytes fields carrying the configured UUID option are
+//! UUID text.
+
+mod comments;
+mod errors;
+mod grpc_call;
+mod json;
+mod openapi;
+mod query;
+mod routes;
+mod template;
+#[cfg(test)]
+mod test_pools;
+mod transcode;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prost_reflect::DescriptorPool;
+
+pub use errors::{GatewayError, http_status_for};
+
+/// Boxed error type accepted from the in-process gRPC service and its body.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How the gateway reads the descriptors and treats requests.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// Full name of the bool field option marking bytes fields that hold a
+    /// UUID, e.g. `"goodmem.v1.uuid"`. `None` turns the UUID rule off.
+    pub uuid_field_option: Option<String>,
+    /// Largest accepted request body in bytes; a larger one is answered 413.
+    pub max_body_bytes: usize,
+    /// Request headers copied onto the in-process gRPC call, e.g.
+    /// `authorization`, `x-api-key`, `x-request-id`.
+    pub forwarded_headers: Vec<http::HeaderName>,
+    /// Where to serve the generated OpenAPI document, e.g. `Some("/openapi.json")`.
+    pub openapi_path: Option<String>,
+    /// `info.title` of the OpenAPI document.
+    pub api_title: String,
+    /// `info.version` of the OpenAPI document.
+    pub api_version: String,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            uuid_field_option: None,
+            max_body_bytes: 1024 * 1024,
+            forwarded_headers: Vec::new(),
+            openapi_path: None,
+            api_title: "API".to_owned(),
+            api_version: "0.0.0".to_owned(),
+        }
+    }
+}
+
+/// Marker inserted into the extensions of every in-process gRPC request the
+/// gateway makes, so the server (metrics, logs) can tell a transcoded REST
+/// call from a native gRPC one.
+#[derive(Clone, Copy, Debug)]
+pub struct Transcoded;
+
+/// A REST gateway built from a descriptor pool: the route table, the JSON
+/// codec and the pre-rendered OpenAPI document.
+pub struct Gateway {
+    inner: Arc<transcode::Transcoder>,
+    openapi: serde_json::Value,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Gateway")
+            .field("routes", &self.inner.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Reads every `google.api.http` rule (including `additional_bindings`)
+    /// of every service in `pool`.
+    ///
+    /// Fails on an unparsable template, a template or `body`/`response_body`
+    /// naming a field that does not exist (or cannot be bound), or a
+    /// configured UUID option that is not a bool extension of
+    /// `google.protobuf.FieldOptions` in the pool.
+    pub fn new(pool: DescriptorPool, config: GatewayConfig) -> Result<Gateway, GatewayError> {
+        let codec = json::JsonCodec::new(&pool, config.uuid_field_option.as_deref())?;
+        let routes = routes::RouteTable::build(&pool, &codec)?;
+        let openapi = openapi::generate(&pool, &codec, &routes, &config);
+        let openapi_bytes = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
+        let inner = transcode::Transcoder {
+            routes,
+            codec,
+            config,
+            openapi_bytes,
+        };
+        Ok(Gateway {
+            inner: Arc::new(inner),
+            openapi,
+        })
+    }
+
+    /// The OpenAPI 3.1 document generated from the same route table.
+    pub fn openapi(&self) -> serde_json::Value {
+        self.openapi.clone()
+    }
+
+    /// An axum router that answers every path: the REST routes, the OpenAPI
+    /// path, and otherwise 404 in the gateway's error shape. Install it as the
+    /// server's fallback (`Router::fallback_service`).
+    ///
+    /// `grpc` is the in-process gRPC service (a tonic or axum router); each
+    /// REST request becomes one `oneshot` call on a clone of it. Responses are
+    /// gzip-compressed when the client accepts gzip.
+    pub fn into_router<S, B>(self, grpc: S) -> axum::Router
+    where
+        S: tower::Service<
+                http::Request<axum::body::Body>,
+                Response = http::Response<B>,
+                Error: Into<BoxError>,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let transcoder = self.inner;
+        let handler = move |request: axum::extract::Request| {
+            let transcoder = Arc::clone(&transcoder);
+            let grpc = grpc.clone();
+            async move { transcoder.handle(request, grpc).await }
+        };
+        axum::Router::new()
+            .fallback(handler)
+            .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+    }
+}
