@@ -1,11 +1,13 @@
 //! One port for everything: native gRPC (h2c), gRPC-Web (HTTP/1.1 and h2,
 //! binary and text), reflection v1 and v1alpha, health, `/healthz`,
-//! `/readyz`, `/metrics`, and REST through the fallback.
+//! `/readyz`, `/metrics`, and JSON REST with `/openapi.json` through the
+//! fallback (the gateway).
 //!
 //! Request path: CORS → (gRPC paths) protocol tag → gRPC-Web translation →
-//! metrics → tonic service → `api` → `domain` → `store`. Only the gRPC routes
-//! get the gRPC-Web layer: applied globally it would answer plain HTTP/1.1
-//! requests with 400.
+//! metrics → tonic service → `api` → `domain` → `store`; (any other path)
+//! gateway → the same metrics → tonic service, in process. Only the gRPC
+//! routes get the gRPC-Web layer: applied globally it would answer plain
+//! HTTP/1.1 requests with 400.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use http::{HeaderName, HeaderValue, Request, StatusCode};
 use tokio::net::TcpListener;
@@ -40,8 +41,13 @@ const CAPABILITIES: &[&str] = &[
     "grpc-reflection-v1",
     "grpc-reflection-v1alpha",
     "grpc-health",
+    "rest",
+    "openapi",
     "metrics",
 ];
+
+/// Headers the REST gateway passes on to the gRPC call.
+const FORWARDED_HEADERS: &[&str] = &["authorization", "x-api-key", "x-request-id"];
 
 /// A server bound to its port, ready to run.
 pub struct Application {
@@ -130,22 +136,27 @@ fn routes(
     let reflection_v1alpha = reflection().build_v1alpha().context("reflection v1alpha")?;
 
     let metrics = Arc::new(Metrics::new());
-    let grpc = tonic::service::Routes::new(user_service)
+    let metered_grpc = tonic::service::Routes::new(user_service)
         .add_service(system_service)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .prepare()
         .into_axum_router()
-        .layer(MetricsLayer::new(metrics.clone()))
-        .layer(tonic_web::GrpcWebLayer::new())
-        .layer(tower::util::MapRequestLayer::new(
-            |mut request: Request<Body>| {
-                let protocol = Protocol::of_grpc_request(request.headers());
-                request.extensions_mut().insert(protocol);
-                request
-            },
-        ));
+        .layer(MetricsLayer::new(metrics.clone()));
+    let rest = rest_gateway(config)?.into_router(metered_grpc.clone().layer(
+        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
+            request.extensions_mut().insert(Protocol::Rest);
+            request
+        }),
+    ));
+    let grpc = metered_grpc.layer(tonic_web::GrpcWebLayer::new()).layer(
+        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
+            let protocol = Protocol::of_grpc_request(request.headers());
+            request.extensions_mut().insert(protocol);
+            request
+        }),
+    );
 
     let readiness_store = store;
     let router = Router::new()
@@ -179,17 +190,27 @@ fn routes(
             }),
         )
         .merge(grpc)
-        .fallback(not_found)
+        .fallback_service(rest)
         .layer(cors(&config.cors_origins)?);
     Ok(router)
 }
 
-async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        [(http::header::CONTENT_TYPE, "application/json")],
-        r#"{"code":5,"message":"no route for this path","details":[]}"#,
-    )
+/// The REST face: routes from every `google.api.http` rule of our protos.
+fn rest_gateway(config: &ServerConfig) -> anyhow::Result<roster_gateway::Gateway> {
+    let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
+        .context("cannot read the embedded descriptor set")?;
+    let gateway_config = roster_gateway::GatewayConfig {
+        uuid_field_option: Some("goodmem.v1.uuid".to_owned()),
+        max_body_bytes: config.max_request_bytes,
+        forwarded_headers: FORWARDED_HEADERS
+            .iter()
+            .map(|name| HeaderName::from_static(name))
+            .collect(),
+        openapi_path: Some("/openapi.json".to_owned()),
+        api_title: "Roster".to_owned(),
+        api_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    roster_gateway::Gateway::new(pool, gateway_config).context("cannot build the REST routes")
 }
 
 /// CORS for browsers calling gRPC-Web and REST: the gRPC status headers are

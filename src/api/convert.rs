@@ -32,9 +32,9 @@ impl TryFrom<pb::GetUserRequest> for GetUserQuery {
                 "user_id", &user_id,
             )?)
         } else if !email.is_empty() {
-            UserSelector::Email(email)
+            UserSelector::email("email", &email)?
         } else if !username.is_empty() {
-            UserSelector::Username(username)
+            UserSelector::username("username", &username)?
         } else if !name.is_empty() {
             UserSelector::from_resource_name("name", &name)?
         } else {

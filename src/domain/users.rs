@@ -1,6 +1,6 @@
 //! Reading users, with the permission rules of the contract.
 use super::DomainError;
-use super::user::{User, UserId};
+use super::user::{Email, User, UserId, Username};
 use crate::auth::{Permission, Principal};
 use crate::store::Store;
 use crate::store::users::{self as user_rows, UserLookup};
@@ -31,7 +31,18 @@ impl UserSelector {
         if id_or_username.is_empty() || id_or_username.contains('/') {
             return Err(DomainError::invalid(field, "must look like users/{id}"));
         }
-        Ok(Self::Username(id_or_username.to_owned()))
+        Username::parse(field, id_or_username)
+            .map(|username| Self::Username(username.as_str().to_owned()))
+    }
+
+    /// A lookup by email; a value that is no email address is malformed.
+    pub fn email(field: &str, text: &str) -> Result<Self, DomainError> {
+        Email::parse(field, text).map(|email| Self::Email(email.as_str().to_owned()))
+    }
+
+    /// A lookup by username; a value outside the username pattern is malformed.
+    pub fn username(field: &str, text: &str) -> Result<Self, DomainError> {
+        Username::parse(field, text).map(|username| Self::Username(username.as_str().to_owned()))
     }
 
     /// Whether this names the caller. Decided from the caller's own record,
@@ -91,7 +102,14 @@ mod tests {
             UserSelector::from_resource_name("name", "users/alice").unwrap(),
             UserSelector::Username("alice".to_owned())
         );
-        for bad in ["alice", "users/", "users/a/b", "groups/x"] {
+        for bad in [
+            "alice",
+            "users/",
+            "users/a/b",
+            "groups/x",
+            "users/a%2Fb",
+            "users/-x",
+        ] {
             assert!(
                 UserSelector::from_resource_name("name", bad).is_err(),
                 "{bad}"

@@ -342,3 +342,37 @@ async fn a_python_client_generated_from_the_protos_works() {
     assert_eq!(observed["unauthenticated_code"], "UNAUTHENTICATED");
     assert_eq!(observed["initialized"], true);
 }
+
+/// The published GoodMem Python SDK (PyPI `goodmem`) reads users through
+/// the REST face; its pydantic `UserResponse` must validate our JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_goodmem_python_sdk_reads_users_over_rest() {
+    if !python_has("goodmem") {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (root_key, root_id) = app.initialize().await;
+
+    let output = Command::new("python3")
+        .args([
+            "tests/clients/goodmem_sdk_client.py",
+            &app.base_url(),
+            &root_key,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let observed = stdout_json(&output);
+
+    let id = root_id.0.to_string();
+    assert_eq!(observed["me"]["user_id"], id);
+    assert_eq!(observed["me"]["email"], "root@localhost");
+    assert_eq!(observed["me"]["username"], "root");
+    assert!(
+        observed["me"]["created_at"].as_i64().unwrap() > 1_700_000_000_000,
+        "milliseconds"
+    );
+    assert_eq!(observed["me"]["created_by_id"], id);
+    assert_eq!(observed["by_id_user_id"], id);
+    assert_eq!(observed["by_email_user_id"], id);
+}

@@ -163,6 +163,9 @@ on_every_backend! {
             ("long id", pb::GetUserRequest { user_id: vec![0; 17], ..Default::default() }, "user_id"),
             ("foreign name", pb::GetUserRequest { name: "groups/1".into(), ..Default::default() }, "name"),
             ("bad uuid name", pb::GetUserRequest { name: "users/zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz".into(), ..Default::default() }, "name"),
+            ("impossible username in name", pb::GetUserRequest { name: "users/no_such".into(), ..Default::default() }, "name"),
+            ("malformed email", pb::GetUserRequest { email: "not-an-email".into(), ..Default::default() }, "email"),
+            ("malformed username", pb::GetUserRequest { username: "bad name".into(), ..Default::default() }, "username"),
         ];
 
         for (case, request, field) in requests {

@@ -206,11 +206,23 @@ impl TestApp {
         username: &str,
         expires_at: Option<EpochMillis>,
     ) -> (User, String) {
+        let email = format!("{username}@example.com");
+        self.insert_user_full(role, username, &email, expires_at)
+            .await
+    }
+
+    pub(crate) async fn insert_user_full(
+        &self,
+        role: Role,
+        username: &str,
+        email: &str,
+        expires_at: Option<EpochMillis>,
+    ) -> (User, String) {
         let now = EpochMillis::now();
         let id = UserId::generate();
         let user = User {
             id,
-            email: format!("{username}@example.com"),
+            email: email.to_owned(),
             username: username.to_owned(),
             display_name: username.to_uppercase(),
             role,

@@ -12,3 +12,4 @@ mod cli;
 mod conformance;
 mod get_user;
 mod protocols;
+mod rest;

@@ -9,7 +9,7 @@ use prost_reflect::{DynamicMessage, MapKey, Value};
 
 use super::escape::write_json_string;
 use super::names::snake_to_lower_camel;
-use super::{FieldPlan, JsonCodec, Shape, ValuePlan, WellKnown};
+use super::{FieldPlan, JsonCodec, Shape, ValuePlan, WellKnown, field_behavior};
 
 impl JsonCodec {
     /// Appends the JSON of `message`, whose type has plan `index`.
@@ -26,6 +26,7 @@ impl JsonCodec {
 
     /// Appends every field as `"name":value`, comma-separated; a leading
     /// comma when `after_other_members` (used after `"@type"` in an `Any`).
+    /// Fields marked `INPUT_ONLY` (such as a password) are never written.
     fn encode_fields(
         &self,
         index: usize,
@@ -33,10 +34,15 @@ impl JsonCodec {
         out: &mut Vec<u8>,
         after_other_members: bool,
     ) {
-        for (position, field) in self.message(index).fields.iter().enumerate() {
-            if position > 0 || after_other_members {
+        let mut needs_comma = after_other_members;
+        for field in &self.message(index).fields {
+            if field.has_behavior(field_behavior::INPUT_ONLY) {
+                continue;
+            }
+            if needs_comma {
                 out.push(b',');
             }
+            needs_comma = true;
             out.extend_from_slice(&field.json_key);
             self.encode_field(field, message, out);
         }

@@ -10,7 +10,7 @@ use prost::Message as _;
 use prost_reflect::{DynamicMessage, MapKey, ReflectMessage as _, Value};
 
 use super::text::{MAX_DURATION_SECONDS, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS};
-use super::{JsonCodec, Shape, ValuePlan, WellKnown};
+use super::{JsonCodec, Shape, ValuePlan, WellKnown, field_behavior};
 use crate::test_pools::{goodmem_codec, library_codec};
 
 /// How deep generated messages nest.
@@ -31,6 +31,10 @@ fn message_strategy(
         .iter()
         .enumerate()
         .map(|(field_index, field)| {
+            // Input-only fields are never written out, so they cannot come back.
+            if field.has_behavior(field_behavior::INPUT_ONLY) {
+                return Just(None).boxed();
+            }
             let element = value_strategy(Arc::clone(&codec), &field.value, depth);
             let value = match &field.shape {
                 Shape::Singular => element,
