@@ -37,6 +37,29 @@ async fn health_client(app: &TestApp) -> HealthClient<tonic::transport::Channel>
     HealthClient::new(channel)
 }
 
+/// Polls the overall (`""`) health for up to five seconds until it is
+/// `wanted`; returns the last status seen (unknown while none is reported).
+async fn wait_for_overall_health(
+    health: &mut HealthClient<tonic::transport::Channel>,
+    wanted: ServingStatus,
+) -> ServingStatus {
+    let mut status = ServingStatus::Unknown;
+    for _ in 0..100 {
+        status = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|response| response.into_inner().status())
+            .unwrap_or(ServingStatus::Unknown);
+        if status == wanted {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    status
+}
+
 on_every_backend! {
     async fn grpc_web_serves_the_same_calls_and_errors(app) {
         let mut client = grpc_web_client(&app);
@@ -114,25 +137,8 @@ async fn health_is_serving_while_the_database_answers() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let mut health = health_client(&app).await;
 
-    let mut status = ServingStatus::Unknown;
-    for _ in 0..50 {
-        // The first probe runs as the server starts; wait for it.
-        match health
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-        {
-            Ok(response) => {
-                status = response.into_inner().status();
-                if status == ServingStatus::Serving {
-                    break;
-                }
-            }
-            Err(error) => assert_eq!(error.code(), tonic::Code::NotFound, "{error:?}"),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // The first probe runs as the server starts; wait for it.
+    let status = wait_for_overall_health(&mut health, ServingStatus::Serving).await;
     let user_service = health
         .check(HealthCheckRequest {
             service: "goodmem.v1.UserService".into(),
@@ -179,20 +185,7 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
         .await
         .unwrap();
 
-    let mut status = ServingStatus::Serving;
-    for _ in 0..100 {
-        status = health
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .map(|response| response.into_inner().status())
-            .unwrap_or(ServingStatus::Unknown);
-        if status == ServingStatus::NotServing {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let status = wait_for_overall_health(&mut health, ServingStatus::NotServing).await;
     let readyz = app
         .http()
         .get(format!("{}/readyz", app.base_url()))
