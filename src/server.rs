@@ -143,6 +143,9 @@ fn routes(
         .add_service(reflection_v1alpha)
         .prepare()
         .into_axum_router()
+        .layer(tower::util::MapResponseLayer::new(
+            crate::api::framing::reclassify_malformed_requests,
+        ))
         .layer(MetricsLayer::new(metrics.clone()));
     let rest = rest_gateway(config)?.into_router(metered_grpc.clone().layer(
         tower::util::MapRequestLayer::new(|mut request: Request<Body>| {

@@ -3,6 +3,7 @@
 //! prost types stop here; `domain` and `store` never see them.
 pub mod codec;
 pub mod convert;
+pub mod framing;
 pub mod status;
 pub mod system_service;
 pub mod user_service;

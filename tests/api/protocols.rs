@@ -477,3 +477,51 @@ async fn malformed_protobuf_is_an_invalid_argument() {
         status.message()
     );
 }
+
+#[tokio::test]
+async fn broken_grpc_framing_is_an_invalid_argument() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let url = format!("{}/goodmem.v1.UserService/GetUser", app.base_url());
+    let cases: [(&str, &str, Vec<u8>); 3] = [
+        (
+            "grpc-web, bad compression flag",
+            "application/grpc-web",
+            b"garbage".to_vec(),
+        ),
+        (
+            "grpc-web-text, not base64",
+            "application/grpc-web-text",
+            b"!!!!".to_vec(),
+        ),
+        (
+            "grpc-web, truncated frame",
+            "application/grpc-web",
+            vec![0, 0, 0, 0, 9, 1],
+        ),
+    ];
+
+    for (case, content_type, body) in cases {
+        let response = app
+            .http()
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(
+            response.headers()["grpc-status"],
+            "3",
+            "{case}: {:?}",
+            response.headers()
+        );
+        assert!(
+            response.headers()["grpc-message"]
+                .to_str()
+                .unwrap()
+                .starts_with("malformed%20request"),
+            "{case}"
+        );
+    }
+}
