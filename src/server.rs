@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use http::{HeaderName, HeaderValue, Request, StatusCode};
 use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
@@ -94,7 +95,13 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
+        // Small gRPC and REST responses must not wait for Nagle's algorithm.
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");

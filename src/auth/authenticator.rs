@@ -36,7 +36,7 @@ impl Authenticator {
             return Err(DomainError::Unauthenticated(INVALID));
         }
         let hash = TokenHash::of(token);
-        let presented = credentials::find_by_hash(self.store.reader(), &hash)
+        let presented = credentials::find_by_hash(&self.store, &hash)
             .await?
             .ok_or(DomainError::Unauthenticated(INVALID))?;
         let now = EpochMillis::now();

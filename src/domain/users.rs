@@ -82,7 +82,7 @@ pub async fn get_user(
         UserSelector::Email(email) => UserLookup::EmailKey(email.to_ascii_lowercase()),
         UserSelector::Username(username) => UserLookup::UsernameKey(username.to_ascii_lowercase()),
     };
-    user_rows::find(store.reader(), &lookup, include_deleted)
+    user_rows::find(store, &lookup, include_deleted)
         .await?
         .ok_or_else(|| DomainError::NotFound("user not found".to_owned()))
 }

@@ -4,6 +4,7 @@ use sea_orm::{
     QueryFilter as _, sea_query::Expr,
 };
 
+use super::Store;
 use super::entity::{credential, user};
 use super::users::into_domain;
 use crate::domain::DomainError;
@@ -85,17 +86,22 @@ pub async fn insert(
     Ok(())
 }
 
-/// The credential with this hash and its owner, in one query.
+/// The credential with this hash and its owner, in one query (in process
+/// on an SQLite file, see `sqlite_reads`).
 pub async fn find_by_hash(
-    connection: &impl ConnectionTrait,
+    store: &Store,
     hash: &TokenHash,
 ) -> Result<Option<PresentedCredential>, DomainError> {
-    let found = credential::Entity::find()
-        .filter(credential::Column::TokenHash.eq(hash.as_str()))
-        .find_also_related(user::Entity)
-        .one(connection)
-        .await?;
-    let Some((credential, Some(owner))) = found else {
+    let found = match store.sqlite_reads() {
+        Some(reads) => reads.credential_with_owner(hash.as_str())?,
+        None => credential::Entity::find()
+            .filter(credential::Column::TokenHash.eq(hash.as_str()))
+            .find_also_related(user::Entity)
+            .one(store.reader())
+            .await?
+            .and_then(|(credential, owner)| owner.map(|owner| (credential, owner))),
+    };
+    let Some((credential, owner)) = found else {
         return Ok(None);
     };
     Ok(Some(PresentedCredential {

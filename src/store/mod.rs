@@ -1,9 +1,12 @@
 //! The database: connection set-up per backend, migrations, and the
 //! repositories that turn rows into domain types. The database is the only
 //! state, so any number of server processes may share one PostgreSQL.
+use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -13,6 +16,7 @@ use sea_orm_migration::MigratorTrait as _;
 pub mod credentials;
 pub mod entity;
 pub mod migration;
+pub mod sqlite_reads;
 pub mod system;
 pub mod users;
 
@@ -62,6 +66,8 @@ pub struct Store {
     backend: Backend,
     /// Kept to open a dedicated session for the migration lock.
     url: String,
+    /// In-process readers for the hot path; SQLite files only.
+    sqlite_reads: Option<Arc<sqlite_reads::SqliteReads>>,
 }
 
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,16 +96,24 @@ impl Store {
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 // An in-memory database exists per connection: readers would
                 // see another, empty one.
-                let reader = if in_memory {
-                    writer.clone()
+                let (reader, sqlite_reads) = if in_memory {
+                    (writer.clone(), None)
                 } else {
-                    connect(sqlite_options(url, SQLITE_READERS, true)).await?
+                    let file = SqliteConnectOptions::from_str(url)
+                        .context("invalid sqlite url")?
+                        .get_filename()
+                        .to_owned();
+                    (
+                        connect(sqlite_options(url, SQLITE_READERS, true)).await?,
+                        Some(Arc::new(sqlite_reads::SqliteReads::new(&file))),
+                    )
                 };
                 Ok(Self {
                     writer,
                     reader,
                     backend,
                     url: url.to_owned(),
+                    sqlite_reads,
                 })
             }
             Backend::Postgres | Backend::MySql => {
@@ -115,6 +129,7 @@ impl Store {
                     reader: pool,
                     backend,
                     url: url.to_owned(),
+                    sqlite_reads: None,
                 })
             }
         }
@@ -163,6 +178,11 @@ impl Store {
     /// The connection for writes and for reads that must see them.
     pub fn writer(&self) -> &DatabaseConnection {
         &self.writer
+    }
+
+    /// The in-process SQLite readers, when this is an SQLite file.
+    pub fn sqlite_reads(&self) -> Option<&sqlite_reads::SqliteReads> {
+        self.sqlite_reads.as_deref()
     }
 
     /// Which backend this is.

@@ -6,6 +6,7 @@ use sea_orm::{
     QueryOrder as _,
 };
 
+use super::Store;
 use super::entity::{user, user_label};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
@@ -24,8 +25,24 @@ pub enum UserLookup {
 
 /// Finds one user. Deleted users are returned only with `include_deleted`;
 /// where a live user and tombstones share an email or username, the live
-/// one wins, then the most recently deleted.
+/// one wins, then the most recently deleted. On an SQLite file this runs in
+/// process (see `sqlite_reads`).
 pub async fn find(
+    store: &Store,
+    lookup: &UserLookup,
+    include_deleted: bool,
+) -> Result<Option<User>, DomainError> {
+    match store.sqlite_reads() {
+        Some(reads) => reads
+            .user(lookup, include_deleted)?
+            .map(into_domain)
+            .transpose(),
+        None => find_on(store.reader(), lookup, include_deleted).await,
+    }
+}
+
+/// [`find`] on a given connection or transaction, through sea-orm.
+pub async fn find_on(
     connection: &impl ConnectionTrait,
     lookup: &UserLookup,
     include_deleted: bool,

@@ -1,0 +1,196 @@
+//! The hot-path reads of an SQLite store, done in process.
+//!
+//! sqlx runs every SQLite connection on a worker thread of its own, so each
+//! query costs two thread hand-offs; on a busy core those context switches,
+//! not SQLite, dominated a GetUser call (see bench/README.md). The two reads
+//! every authenticated call makes — a credential with its owner, and a user
+//! — therefore run here on read-only rusqlite connections with cached
+//! prepared statements, inline on the calling task: an indexed lookup in the
+//! page cache takes microseconds, less than one hand-off. They produce the
+//! same entity `Model`s as sea-orm, so rows become domain values through one
+//! mapping. Writes, and every other read, stay on sea-orm. WAL mode lets
+//! these readers run beside the writer without blocking it.
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
+
+use super::entity::{credential, user};
+use super::users::UserLookup;
+use crate::domain::DomainError;
+
+/// Idle connections kept for reuse; more are opened under load and closed
+/// when returned to a full pool.
+const MAX_IDLE_CONNECTIONS: usize = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const USER_COLUMNS: &str = "u.id, u.email, u.email_key, u.username, u.username_key, u.tombstone, \
+     u.display_name, u.role, u.state, u.avatar_url, u.description, u.password_hash, u.labels_json, \
+     u.version, u.created_at, u.updated_at, u.deleted_at, u.created_by, u.updated_by, u.deleted_by";
+const USER_COLUMN_COUNT: usize = 20;
+
+/// A pool of read-only connections to one SQLite file.
+#[derive(Debug)]
+pub struct SqliteReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteReads {
+    /// Readers for the file `path` (which the writer has created).
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open_connection(&self) -> rusqlite::Result<Connection> {
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(connection)
+    }
+
+    fn with_connection<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DomainError> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => self.open_connection().map_err(storage_error)?,
+        };
+        let result = read(&connection);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_CONNECTIONS
+        {
+            idle.push(connection);
+        }
+        result.map_err(storage_error)
+    }
+
+    /// The credential with this token hash and its owner.
+    pub fn credential_with_owner(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(credential::Model, user::Model)>, DomainError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, c.id, c.user_id, c.kind, c.token_hash, c.description, \
+             c.created_at, c.expires_at, c.revoked_at, c.last_used_at \
+             FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.token_hash = ?1"
+        );
+        self.with_connection(|connection| {
+            connection
+                .prepare_cached(&sql)?
+                .query_row([token_hash], |row| {
+                    let owner = user_from_row(row)?;
+                    let at = USER_COLUMN_COUNT;
+                    let credential = credential::Model {
+                        id: uuid_at(row, at)?,
+                        user_id: uuid_at(row, at + 1)?,
+                        kind: row.get(at + 2)?,
+                        token_hash: row.get(at + 3)?,
+                        description: row.get(at + 4)?,
+                        created_at: row.get(at + 5)?,
+                        expires_at: row.get(at + 6)?,
+                        revoked_at: row.get(at + 7)?,
+                        last_used_at: row.get(at + 8)?,
+                    };
+                    Ok((credential, owner))
+                })
+                .optional()
+        })
+    }
+
+    /// One user, with the same selection and ordering rules as
+    /// `users::find` on sea-orm.
+    pub fn user(
+        &self,
+        lookup: &UserLookup,
+        include_deleted: bool,
+    ) -> Result<Option<user::Model>, DomainError> {
+        let (column, key): (&str, rusqlite::types::Value) = match lookup {
+            UserLookup::Id(id) => ("u.id", id.0.as_bytes().to_vec().into()),
+            UserLookup::EmailKey(key) => ("u.email_key", key.clone().into()),
+            UserLookup::UsernameKey(key) => ("u.username_key", key.clone().into()),
+        };
+        let live_only = if include_deleted {
+            ""
+        } else {
+            " AND u.deleted_at IS NULL"
+        };
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE {column} = ?1{live_only} \
+             ORDER BY u.tombstone ASC, u.deleted_at DESC LIMIT 1"
+        );
+        self.with_connection(|connection| {
+            connection
+                .prepare_cached(&sql)?
+                .query_row([key], user_from_row)
+                .optional()
+        })
+    }
+}
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<user::Model> {
+    Ok(user::Model {
+        id: uuid_at(row, 0)?,
+        email: row.get(1)?,
+        email_key: row.get(2)?,
+        username: row.get(3)?,
+        username_key: row.get(4)?,
+        tombstone: row.get(5)?,
+        display_name: row.get(6)?,
+        role: row.get(7)?,
+        state: row.get(8)?,
+        avatar_url: row.get(9)?,
+        description: row.get(10)?,
+        password_hash: row.get(11)?,
+        labels_json: row.get(12)?,
+        version: row.get(13)?,
+        created_at: row.get(14)?,
+        updated_at: row.get(15)?,
+        deleted_at: row.get(16)?,
+        created_by: optional_uuid_at(row, 17)?,
+        updated_by: optional_uuid_at(row, 18)?,
+        deleted_by: optional_uuid_at(row, 19)?,
+    })
+}
+
+/// UUIDs are stored as 16-byte blobs (as sqlx writes them).
+fn uuid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<uuid::Uuid> {
+    let bytes: Vec<u8> = row.get(index)?;
+    uuid::Uuid::from_slice(&bytes).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Blob,
+            Box::new(error),
+        )
+    })
+}
+
+fn optional_uuid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<uuid::Uuid>> {
+    match row.get_ref(index)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => uuid_at(row, index).map(Some),
+    }
+}
+
+fn storage_error(error: rusqlite::Error) -> DomainError {
+    match error {
+        rusqlite::Error::SqliteFailure(code, _)
+            if matches!(
+                code.code,
+                rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::DatabaseBusy
+            ) =>
+        {
+            tracing::warn!(%error, "sqlite unavailable");
+            DomainError::Unavailable("database unreachable".to_owned())
+        }
+        other => DomainError::Internal(anyhow::Error::new(other).context("sqlite read failed")),
+    }
+}
