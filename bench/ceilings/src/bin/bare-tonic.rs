@@ -1,0 +1,63 @@
+//! Ceiling for native gRPC and gRPC-Web: a bare tonic `UserService` whose
+//! GetUser answers the benchmark's target user from memory (no auth, no
+//! database, no layers), served on one port the way `roster` serves.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use clap::Parser;
+use roster::proto::goodmem::v1 as pb;
+use roster::proto::goodmem::v1::user_service_server::{UserService, UserServiceServer};
+use tonic::{Request, Response, Status};
+
+/// Serves GetUser from memory.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to serve on (port 0 picks one; printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Leave Nagle's algorithm on, as plain `axum::serve` does.
+    #[arg(long)]
+    no_tcp_nodelay: bool,
+    /// The seeded database, read once at start-up for the answer.
+    #[arg(long)]
+    database_url: String,
+    /// The user whose record every GetUser returns.
+    #[arg(long)]
+    user_id: uuid::Uuid,
+}
+
+#[derive(Clone, Debug)]
+struct BareUserService {
+    user: Arc<pb::User>,
+}
+
+#[tonic::async_trait]
+impl UserService for BareUserService {
+    async fn initialize_system(
+        &self,
+        _request: Request<pb::InitializeSystemRequest>,
+    ) -> Result<Response<pb::InitializeSystemResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn get_user(
+        &self,
+        _request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        // The real server builds a fresh message per call; so does this.
+        Ok(Response::new(pb::User::clone(&self.user)))
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let user = roster_bench::load_user(&args.database_url, args.user_id).await?;
+    let service = UserServiceServer::new(BareUserService {
+        user: Arc::new(user),
+    });
+    let router = tonic::service::Routes::new(service)
+        .prepare()
+        .into_axum_router();
+    roster_bench::serve(args.listen, router, !args.no_tcp_nodelay).await
+}

@@ -1,0 +1,143 @@
+//! Prepares a benchmark: `seed db` creates a database with ROOT (and its
+//! API key) plus N ordinary users; `seed grpc-body` writes the framed
+//! GetUserRequest that h2load sends for gRPC and gRPC-Web.
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use roster::domain::clock::EpochMillis;
+use roster::domain::system::{Initialization, initialize_system};
+use roster::domain::user::{Role, User, UserId, UserState};
+use roster::proto::goodmem::v1 as pb;
+use roster::store::{Store, users};
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates and fills a fresh database.
+    Db {
+        /// A database that does not exist yet, e.g. `sqlite:///tmp/x.db?mode=rwc`.
+        #[arg(long)]
+        database_url: String,
+        /// How many users besides ROOT.
+        #[arg(long, default_value_t = 100_000)]
+        users: u64,
+        /// Users per write transaction.
+        #[arg(long, default_value_t = 10_000)]
+        batch: u64,
+        /// Where to write the shell-sourceable facts (`ROOT_API_KEY`,
+        /// `TARGET_USER_ID`, `N_USERS`).
+        #[arg(long)]
+        meta: PathBuf,
+    },
+    /// Writes `\0` + 4-byte big-endian length + `GetUserRequest{user_id}`.
+    GrpcBody {
+        /// The user asked for.
+        #[arg(long)]
+        user_id: uuid::Uuid,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Args::parse().command {
+        Command::Db {
+            database_url,
+            users,
+            batch,
+            meta,
+        } => seed(&database_url, users, batch.max(1), &meta).await,
+        Command::GrpcBody { user_id, out } => {
+            let request = pb::GetUserRequest {
+                user_id: user_id.as_bytes().to_vec(),
+                ..Default::default()
+            };
+            std::fs::write(&out, roster_bench::grpc_frame(&request))
+                .with_context(|| format!("cannot write {}", out.display()))
+        }
+    }
+}
+
+const TEAMS: &[&str] = &["core", "growth", "infra", "support"];
+
+async fn seed(database_url: &str, count: u64, batch: u64, meta: &PathBuf) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = Store::open(database_url).await?;
+    let Initialization::Performed {
+        root_user_id,
+        root_api_key,
+    } = initialize_system(&store).await?
+    else {
+        anyhow::bail!("{database_url} is already initialized: seed a fresh database");
+    };
+    // A fixed, "random-ish" index away from both ends of the id index.
+    let target_index = count.saturating_mul(618) / 1000;
+    let mut target = root_user_id;
+    let mut inserted = 0;
+    while inserted < count {
+        let transaction = store.begin_write().await?;
+        let end = (inserted + batch).min(count);
+        for index in inserted..end {
+            let user = bench_user(index, root_user_id);
+            if index == target_index {
+                target = user.id;
+            }
+            users::insert(&transaction, &user, None)
+                .await
+                .with_context(|| format!("inserting user {index}"))?;
+        }
+        transaction.commit().await?;
+        inserted = end;
+        eprintln!(
+            "seeded {inserted}/{count} users ({:.1}s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    store.close().await;
+    let mut file =
+        std::fs::File::create(meta).with_context(|| format!("cannot write {}", meta.display()))?;
+    writeln!(file, "N_USERS={count}")?;
+    writeln!(file, "ROOT_API_KEY={}", root_api_key.expose())?;
+    writeln!(file, "ROOT_USER_ID={root_user_id}")?;
+    writeln!(file, "TARGET_USER_ID={target}")?;
+    eprintln!(
+        "seeded {count} users in {:.1}s; target user {target}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// An ordinary user, shaped like the ones the API creates: unique email and
+/// username, a display name, a description and one label.
+fn bench_user(index: u64, creator: UserId) -> User {
+    let now = EpochMillis::now();
+    let team = TEAMS[usize::try_from(index % TEAMS.len() as u64).unwrap_or(0)];
+    User {
+        id: UserId::generate(),
+        email: format!("user{index:07}@example.com"),
+        username: format!("user{index:07}"),
+        display_name: format!("Benchmark User {index}"),
+        role: Role::User,
+        state: UserState::Normal,
+        avatar_url: format!("https://avatars.example.com/{index}.png"),
+        description: "created by bench/ceilings seed".to_owned(),
+        labels: [("team".to_owned(), team.to_owned())].into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        created_by: Some(creator),
+        updated_by: Some(creator),
+        deleted_by: None,
+    }
+}
