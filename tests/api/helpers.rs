@@ -181,6 +181,18 @@ impl TestApp {
         reqwest::Client::new()
     }
 
+    /// The `/metrics` exposition text.
+    pub(crate) async fn metrics_text(&self) -> String {
+        self.http()
+            .get(format!("{}/metrics", self.base_url()))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Runs InitializeSystem; returns the root key and id.
     pub(crate) async fn initialize(&self) -> (String, UserId) {
         let response = self

@@ -210,15 +210,7 @@ async fn metrics_count_calls_by_method_protocol_and_code() {
         .get_user(pb::GetUserRequest::default())
         .await;
 
-    let text = app
-        .http()
-        .get(format!("{}/metrics", app.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
 
     for expected in [
         r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/InitializeSystem",protocol="grpc",code="OK"} 1"#,
