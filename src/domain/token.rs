@@ -49,13 +49,7 @@ pub struct TokenHash(String);
 impl TokenHash {
     /// Hashes any presented token text.
     pub fn of(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-        }
-        Self(hex)
+        Self(data_encoding::HEXLOWER.encode(&Sha256::digest(token.as_bytes())))
     }
 
     /// The 64 hex characters.

@@ -25,10 +25,40 @@ use crate::domain::DomainError;
 const MAX_IDLE_CONNECTIONS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-const USER_COLUMNS: &str = "u.id, u.email, u.email_key, u.username, u.username_key, u.tombstone, \
-     u.display_name, u.role, u.state, u.avatar_url, u.description, u.password_hash, u.labels_json, \
-     u.version, u.created_at, u.updated_at, u.deleted_at, u.created_by, u.updated_by, u.deleted_by";
+/// The user columns in `user_from_row` order. A macro, so the statements
+/// below are `concat!`ed at compile time: the hot path builds no SQL text.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.email, u.email_key, u.username, u.username_key, u.tombstone, u.display_name, \
+         u.role, u.state, u.avatar_url, u.description, u.password_hash, u.labels_json, \
+         u.version, u.created_at, u.updated_at, u.deleted_at, u.created_by, u.updated_by, \
+         u.deleted_by"
+    };
+}
 const USER_COLUMN_COUNT: usize = 20;
+
+const CREDENTIAL_WITH_OWNER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", c.id, c.user_id, c.kind, c.token_hash, c.description, c.created_at, c.expires_at, \
+     c.revoked_at, c.last_used_at \
+     FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.token_hash = ?1"
+);
+
+/// One statement per lookup column, live users only or tombstones too.
+macro_rules! user_lookup {
+    ($column:literal, $filter:literal) => {
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE ",
+            $column,
+            " = ?1",
+            $filter,
+            " ORDER BY u.tombstone ASC, u.deleted_at DESC LIMIT 1"
+        )
+    };
+}
 
 /// A pool of read-only connections to one SQLite file.
 #[derive(Debug)]
@@ -78,14 +108,9 @@ impl SqliteReads {
         &self,
         token_hash: &str,
     ) -> Result<Option<(credential::Model, user::Model)>, DomainError> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS}, c.id, c.user_id, c.kind, c.token_hash, c.description, \
-             c.created_at, c.expires_at, c.revoked_at, c.last_used_at \
-             FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.token_hash = ?1"
-        );
         self.with_connection(|connection| {
             connection
-                .prepare_cached(&sql)?
+                .prepare_cached(CREDENTIAL_WITH_OWNER)?
                 .query_row([token_hash], |row| {
                     let owner = user_from_row(row)?;
                     let at = USER_COLUMN_COUNT;
@@ -113,23 +138,32 @@ impl SqliteReads {
         lookup: &UserLookup,
         include_deleted: bool,
     ) -> Result<Option<user::Model>, DomainError> {
-        let (column, key): (&str, rusqlite::types::Value) = match lookup {
-            UserLookup::Id(id) => ("u.id", id.0.as_bytes().to_vec().into()),
-            UserLookup::EmailKey(key) => ("u.email_key", key.clone().into()),
-            UserLookup::UsernameKey(key) => ("u.username_key", key.clone().into()),
+        let (sql, key): (&str, rusqlite::types::Value) = match (lookup, include_deleted) {
+            (UserLookup::Id(id), false) => (
+                user_lookup!("u.id", " AND u.deleted_at IS NULL"),
+                id.0.as_bytes().to_vec().into(),
+            ),
+            (UserLookup::Id(id), true) => {
+                (user_lookup!("u.id", ""), id.0.as_bytes().to_vec().into())
+            }
+            (UserLookup::EmailKey(key), false) => (
+                user_lookup!("u.email_key", " AND u.deleted_at IS NULL"),
+                key.clone().into(),
+            ),
+            (UserLookup::EmailKey(key), true) => {
+                (user_lookup!("u.email_key", ""), key.clone().into())
+            }
+            (UserLookup::UsernameKey(key), false) => (
+                user_lookup!("u.username_key", " AND u.deleted_at IS NULL"),
+                key.clone().into(),
+            ),
+            (UserLookup::UsernameKey(key), true) => {
+                (user_lookup!("u.username_key", ""), key.clone().into())
+            }
         };
-        let live_only = if include_deleted {
-            ""
-        } else {
-            " AND u.deleted_at IS NULL"
-        };
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE {column} = ?1{live_only} \
-             ORDER BY u.tombstone ASC, u.deleted_at DESC LIMIT 1"
-        );
         self.with_connection(|connection| {
             connection
-                .prepare_cached(&sql)?
+                .prepare_cached(sql)?
                 .query_row([key], user_from_row)
                 .optional()
         })
