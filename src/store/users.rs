@@ -41,8 +41,8 @@ pub async fn find(
     }
 }
 
-/// [`find`] on a given connection or transaction, through sea-orm.
-pub async fn find_on(
+/// [`find`] through sea-orm.
+async fn find_on(
     connection: &impl ConnectionTrait,
     lookup: &UserLookup,
     include_deleted: bool,

@@ -108,27 +108,27 @@ impl Metrics {
         text
     }
 
-    fn record(&self, method: &str, protocol: Protocol, code: &'static str, started: Instant) {
+    fn record(&self, method: String, protocol: Protocol, code: &'static str, started: Instant) {
         // Unknown methods are labelled as such: a client must not be able
         // to grow the label set without bound.
         let method = if code == "UNIMPLEMENTED" {
-            "unknown"
+            "unknown".to_owned()
         } else {
             method
         };
+        self.latency
+            .get_or_create(&LatencyLabels {
+                method: method.clone(),
+                protocol: protocol.label(),
+            })
+            .observe(started.elapsed().as_secs_f64());
         self.calls
             .get_or_create(&CallLabels {
-                method: method.to_owned(),
+                method,
                 protocol: protocol.label(),
                 code,
             })
             .inc();
-        self.latency
-            .get_or_create(&LatencyLabels {
-                method: method.to_owned(),
-                protocol: protocol.label(),
-            })
-            .observe(started.elapsed().as_secs_f64());
     }
 }
 
@@ -219,8 +219,9 @@ struct CallRecorder {
 impl CallRecorder {
     fn finish(mut self, code: &'static str) {
         self.done = true;
+        let method = std::mem::take(&mut self.method);
         self.metrics
-            .record(&self.method, self.protocol, code, self.started);
+            .record(method, self.protocol, code, self.started);
     }
 }
 
@@ -228,8 +229,9 @@ impl Drop for CallRecorder {
     /// A body dropped before its trailers: the client went away.
     fn drop(&mut self) {
         if !self.done {
+            let method = std::mem::take(&mut self.method);
             self.metrics
-                .record(&self.method, self.protocol, "CANCELLED", self.started);
+                .record(method, self.protocol, "CANCELLED", self.started);
         }
     }
 }
@@ -313,7 +315,7 @@ mod tests {
     fn recorded_calls_appear_in_the_exposition() {
         let metrics = Metrics::new();
         metrics.record(
-            "/goodmem.v1.UserService/GetUser",
+            "/goodmem.v1.UserService/GetUser".to_owned(),
             Protocol::Rest,
             "NOT_FOUND",
             Instant::now(),

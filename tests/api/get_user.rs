@@ -245,6 +245,14 @@ on_every_backend! {
         }
         let recorded = recorded.expect("last use recorded");
         assert!((EpochMillis::now().0 - recorded).abs() < 60_000);
+
+        // Within the minute, further calls do not write again.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        for _ in 0..3 {
+            app.users().await.get_user(bearer(pb::GetUserRequest::default(), &root_key)).await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(last_used().await, Some(recorded), "written at most about once a minute");
     }
 
     async fn admins_may_read_anyone(app) {
