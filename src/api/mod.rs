@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod convert;
 pub mod framing;
+pub mod methods;
 pub mod status;
 pub mod system_service;
 pub mod user_service;

@@ -20,6 +20,7 @@ impl From<DomainError> for Status {
             DomainError::Aborted(_) => Status::aborted(message),
             DomainError::ResourceExhausted(_) => Status::resource_exhausted(message),
             DomainError::Unavailable(_) => Status::unavailable(message),
+            DomainError::DeadlineExceeded(_) => Status::deadline_exceeded(message),
             DomainError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 Status::internal(message)

@@ -41,9 +41,12 @@ pub enum DomainError {
     /// Too many attempts; try later.
     #[error("{0}")]
     ResourceExhausted(String),
-    /// The database is unreachable; retrying may help.
+    /// The database is unreachable or overloaded; retrying may help.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The call's deadline, or a database statement's, ran out.
+    #[error("deadline exceeded: {0}")]
+    DeadlineExceeded(String),
     /// A bug or an unexpected storage failure. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -56,17 +59,5 @@ impl DomainError {
             field: field.into(),
             description: description.into(),
         })
-    }
-}
-
-impl From<sea_orm::DbErr> for DomainError {
-    fn from(error: sea_orm::DbErr) -> Self {
-        match error {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                tracing::warn!(error = %error, "database unavailable");
-                Self::Unavailable("database unreachable".to_owned())
-            }
-            other => Self::Internal(anyhow::Error::new(other).context("database operation failed")),
-        }
     }
 }

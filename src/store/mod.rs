@@ -15,6 +15,7 @@ use sea_orm_migration::MigratorTrait as _;
 
 pub mod credentials;
 pub mod entity;
+mod errors;
 pub mod migration;
 pub mod sqlite_reads;
 pub mod system;

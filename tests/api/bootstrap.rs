@@ -8,8 +8,8 @@ on_every_backend! {
     async fn first_call_creates_root_and_later_calls_report_it(app) {
         let mut users = app.users().await;
 
-        let first = users.initialize_system(pb::InitializeSystemRequest {}).await.unwrap().into_inner();
-        let second = users.initialize_system(pb::InitializeSystemRequest {}).await.unwrap().into_inner();
+        let first = users.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner();
+        let second = users.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner();
 
         assert!(!first.already_initialized);
         assert!(first.root_api_key.starts_with("gm_"), "{}", first.root_api_key);
@@ -35,7 +35,7 @@ on_every_backend! {
             let base_url = app.base_url();
             tokio::spawn(async move {
                 let mut client = pb::user_service_client::UserServiceClient::connect(base_url).await.unwrap();
-                client.initialize_system(pb::InitializeSystemRequest {}).await.unwrap().into_inner()
+                client.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner()
             })
         });
         let mut keys = Vec::new();
@@ -97,7 +97,7 @@ async fn two_processes_on_one_postgres_yield_exactly_one_key() {
                     .await
                     .unwrap();
             client
-                .initialize_system(pb::InitializeSystemRequest {})
+                .initialize_system(pb::InitializeSystemRequest::default())
                 .await
                 .unwrap()
                 .into_inner()

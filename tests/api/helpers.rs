@@ -198,7 +198,7 @@ impl TestApp {
         let response = self
             .users()
             .await
-            .initialize_system(pb::InitializeSystemRequest {})
+            .initialize_system(pb::InitializeSystemRequest::default())
             .await
             .expect("initialize")
             .into_inner();

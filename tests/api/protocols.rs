@@ -64,7 +64,7 @@ on_every_backend! {
     async fn grpc_web_serves_the_same_calls_and_errors(app) {
         let mut client = grpc_web_client(&app);
 
-        let initialized = client.initialize_system(pb::InitializeSystemRequest {}).await.unwrap().into_inner();
+        let initialized = client.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner();
         let me = client
             .get_user(bearer(pb::GetUserRequest::default(), &initialized.root_api_key))
             .await
@@ -202,7 +202,7 @@ async fn metrics_count_calls_by_method_protocol_and_code() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let mut users = app.users().await;
     users
-        .initialize_system(pb::InitializeSystemRequest {})
+        .initialize_system(pb::InitializeSystemRequest::default())
         .await
         .unwrap();
     let _ = users.get_user(pb::GetUserRequest::default()).await;
