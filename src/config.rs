@@ -24,6 +24,9 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// How often the health service probes the database.
     pub health_probe_interval: std::time::Duration,
+    /// The longest any call may take; a client's shorter `grpc-timeout`
+    /// wins. Past it the call is `DEADLINE_EXCEEDED`.
+    pub call_timeout: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -33,6 +36,8 @@ impl ServerConfig {
     pub const DEFAULT_LISTEN: &'static str = "0.0.0.0:8080";
     /// 1 MiB: far above any legitimate user-management request.
     pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1024 * 1024;
+    /// Far above any healthy call, short enough that a stuck one is freed.
+    pub const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
     /// Settings for `database_url` with every other value at its default.
     pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
@@ -42,6 +47,7 @@ impl ServerConfig {
             cors_origins: Vec::new(),
             max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
             health_probe_interval: std::time::Duration::from_secs(2),
+            call_timeout: Self::DEFAULT_CALL_TIMEOUT,
         }
     }
 }

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use roster::config::{LogFormat, ServerConfig};
-use roster::domain::system::{Initialization, initialize_system};
+use roster::domain::system::{
+    BootstrapCaller, Initialization, initialize_system, replace_root_key,
+};
 use roster::server::Application;
 use roster::store::Store;
 
@@ -18,8 +20,9 @@ struct Cli {
     #[arg(long, env = "ROSTER_LISTEN", default_value = ServerConfig::DEFAULT_LISTEN, global = true)]
     listen: SocketAddr,
     /// Database URL: sqlite://FILE?mode=rwc, postgres://… or mysql://…
-    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = ServerConfig::DEFAULT_DATABASE_URL, global = true)]
-    database_url: String,
+    /// [default: $DATABASE_URL if set, else sqlite://roster.db?mode=rwc]
+    #[arg(long, env = "ROSTER_DATABASE_URL", global = true)]
+    database_url: Option<String>,
     /// Origin allowed by CORS (repeatable); none allows any origin.
     #[arg(
         long = "cors-origin",
@@ -31,6 +34,25 @@ struct Cli {
     /// Log line format.
     #[arg(long, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
+    /// Longest time a call may take, in seconds; a client's shorter
+    /// grpc-timeout wins.
+    #[arg(long, env = "ROSTER_CALL_TIMEOUT_SECS", default_value_t = ServerConfig::DEFAULT_CALL_TIMEOUT.as_secs(), global = true)]
+    call_timeout_secs: u64,
+}
+
+impl Cli {
+    /// `--database-url`, else `ROSTER_DATABASE_URL`, else the conventional
+    /// `DATABASE_URL`, else the embedded SQLite file.
+    fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .or_else(|| {
+                std::env::var("DATABASE_URL")
+                    .ok()
+                    .filter(|url| !url.is_empty())
+            })
+            .unwrap_or_else(|| ServerConfig::DEFAULT_DATABASE_URL.to_owned())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +63,9 @@ enum Command {
     Migrate,
     /// Initialize the system and print the root API key (shown only once).
     Init,
+    /// Issue a new root API key and revoke the old one, for when the root
+    /// key was lost. Run it on the server's machine against its database.
+    ResetRootKey,
     /// Print the version and build facts.
     Version,
 }
@@ -53,22 +78,29 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let database_url = cli.database_url();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let mut config = ServerConfig::new(cli.listen, cli.database_url);
+            let mut config = ServerConfig::new(cli.listen, database_url);
             config.cors_origins = cli.cors_origins;
+            config.call_timeout = std::time::Duration::from_secs(cli.call_timeout_secs);
             let application = Application::build(config).await?;
             tracing::info!(address = %application.local_addr()?, "roster serving gRPC, gRPC-Web and REST");
             application.run_until(shutdown_signal()).await?;
             tracing::info!("roster stopped");
         }
         Command::Migrate => {
-            Store::open(&cli.database_url).await?.close().await;
+            Store::open(&database_url).await?.close().await;
             println!("migrations applied");
         }
         Command::Init => {
-            let store = Store::open(&cli.database_url).await?;
-            let outcome = initialize_system(&store).await;
+            let store = Store::open(&database_url).await?;
+            // Whoever can run this against the database owns the instance.
+            let operator = BootstrapCaller {
+                on_this_machine: true,
+                ..BootstrapCaller::default()
+            };
+            let outcome = initialize_system(&store, operator).await;
             store.close().await;
             match outcome? {
                 Initialization::Performed {
@@ -81,6 +113,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Initialization::AlreadyDone => println!("system already initialized"),
             }
+        }
+        Command::ResetRootKey => {
+            let store = Store::open(&database_url).await?;
+            let outcome = replace_root_key(&store).await;
+            store.close().await;
+            let replacement = outcome?;
+            println!(
+                "root key replaced; {} old key(s) revoked",
+                replacement.revoked
+            );
+            println!("root user id: {}", replacement.root_user_id);
+            println!(
+                "root api key: {} (shown only once)",
+                replacement.root_api_key.expose()
+            );
         }
         Command::Version => {
             println!(

@@ -4,12 +4,17 @@
 //! fallback (the gateway).
 //!
 //! Request path: CORS → (gRPC paths) protocol tag → gRPC-Web translation →
-//! metrics → tonic service → `api` → `domain` → `store`; (any other path)
-//! gateway → the same metrics → tonic service, in process. Only the gRPC
-//! routes get the gRPC-Web layer: applied globally it would answer plain
-//! HTTP/1.1 requests with 400.
+//! metrics → gate (deadline, authentication) → tonic service → `api` →
+//! `domain` → `store`; (any other path) gateway → preflight (the gate's
+//! rules, before the body is read) → the same metrics and gate → tonic
+//! service, in process. Only the gRPC routes get the gRPC-Web layer:
+//! applied globally it would answer plain HTTP/1.1 requests with 400.
+//!
+//! Start-up does not wait for the database: the port answers at once
+//! (`/healthz` 200, `/readyz` 503, calls `UNAVAILABLE`) while a bring-up
+//! task connects with backoff and migrates; then the full routes take over.
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,23 +22,39 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
-use http::{HeaderName, HeaderValue, Request, StatusCode};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::ServiceExt as _;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::api::ApiContext;
+use crate::api::gate::{GateLayer, GatePreflight, GateRules};
+use crate::api::methods::MethodTable;
 use crate::api::system_service::SystemServiceApi;
 use crate::api::user_service::UserServiceApi;
+use crate::auth::Authenticator;
 use crate::config::ServerConfig;
+use crate::domain::ports::SystemStore as _;
+use crate::domain::system::SetupCode;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
 use crate::proto::goodmem::v1::user_service_server::UserServiceServer;
-use crate::store::Store;
+use crate::readiness::{Readiness, ReadinessState};
+use crate::store::{Backend, Store};
 use crate::telemetry::metrics::{Metrics, MetricsLayer, Protocol};
 
 /// Services whose health is reported, besides the overall `""`.
 const HEALTH_SERVICES: &[&str] = &["", "goodmem.v1.UserService", "goodmem.v1.SystemService"];
+
+/// Infrastructure services answered without credentials. Their protos are
+/// not ours to annotate with `(goodmem.v1.public)`.
+const PUBLIC_INFRASTRUCTURE: &[&str] = &[
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
 
 /// What `GetSystemInfo` lists.
 const CAPABILITIES: &[&str] = &[
@@ -53,31 +74,74 @@ const FORWARDED_HEADERS: &[&str] = &["authorization", "x-api-key", "x-request-id
 /// A server bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
-    health_probe: tokio::task::JoinHandle<()>,
-    store: Store,
+    config: ServerConfig,
+    shared: Arc<Shared>,
+}
+
+/// What the bring-up task, the probes and the request path share.
+struct Shared {
+    readiness: Readiness,
+    health: HealthReporter,
+    /// The gRPC health service, as routes.
+    health_routes: Router,
+    metrics: Arc<Metrics>,
+    methods: Arc<MethodTable>,
+    setup_code: SetupCode,
+    /// The full routes, once the database is connected and migrated.
+    routes: OnceLock<Router>,
+    /// The routes served until then.
+    starting: Router,
 }
 
 impl Application {
-    /// Opens the database (migrating it), binds `config.listen` and
-    /// assembles the routes. Port 0 picks a free port: see [`Self::local_addr`].
+    /// Checks the configuration and binds `config.listen`; port 0 picks a
+    /// free port (see [`Self::local_addr`]). The database is connected when
+    /// the application runs.
     pub async fn build(config: ServerConfig) -> anyhow::Result<Self> {
-        let store = Store::open(&config.database_url).await?;
+        Backend::of_url(&config.database_url)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        let health_probe = tokio::spawn(probe_database_health(
-            store.clone(),
-            health_reporter,
-            config.health_probe_interval,
-        ));
-        let router = routes(&config, store.clone(), health_service)?;
+        let methods = Arc::new(MethodTable::from_descriptor_sets(
+            &[
+                FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            ],
+            PUBLIC_INFRASTRUCTURE,
+        )?);
+        let (health, health_service) = tonic_health::server::health_reporter();
+        for service in HEALTH_SERVICES {
+            health
+                .set_service_status(*service, ServingStatus::NotServing)
+                .await;
+        }
+        // One health service for the start-up routes and the full ones, so
+        // the reporter's statuses reach both.
+        // As tonic's `Routes` would mount it, minus the fallback that would
+        // stop the merges below.
+        let health_routes = Router::new().route_service(
+            "/grpc.health.v1.Health/{*rest}",
+            health_service.max_decoding_message_size(config.max_request_bytes),
+        );
+        let readiness = Readiness::new();
+        let metrics = Arc::new(Metrics::new());
+        let starting = starting_routes(&config, health_routes.clone(), &readiness, &metrics)?;
+        let shared = Arc::new(Shared {
+            readiness,
+            health,
+            health_routes,
+            metrics,
+            methods,
+            setup_code: SetupCode::generate(),
+            routes: OnceLock::new(),
+            starting,
+        });
         Ok(Self {
             listener,
-            router,
-            health_probe,
-            store,
+            config,
+            shared,
         })
     }
 
@@ -86,100 +150,212 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting connections
-    /// and lets in-flight calls finish.
+    /// Resolves once the database is connected and migrated and the full
+    /// routes serve; tests wait for it before their first call.
+    pub fn readiness(&self) -> Readiness {
+        self.shared.readiness.clone()
+    }
+
+    /// This process's one-time set-up code (also logged at start while the
+    /// system is uninitialized).
+    pub fn setup_code(&self) -> &str {
+        self.shared.setup_code.expose()
+    }
+
+    /// Serves until `shutdown` resolves, then turns health `NOT_SERVING`,
+    /// stops accepting connections and lets in-flight calls finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let Self {
+            listener,
+            config,
+            shared,
+        } = self;
+        let bring_up = tokio::spawn(bring_up(config.clone(), shared.clone()));
+        let dispatch = Router::new().fallback_service(Dispatch {
+            shared: shared.clone(),
+        });
+        let service = dispatch.into_make_service_with_connect_info::<SocketAddr>();
         // Small gRPC and REST responses must not wait for Nagle's algorithm.
-        let listener = self.listener.tap_io(|stream| {
+        let listener = listener.tap_io(|stream| {
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
         });
+        let draining = shared.clone();
         let served = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                draining.readiness.set(ReadinessState::ShuttingDown);
+                for service in HEALTH_SERVICES {
+                    draining
+                        .health
+                        .set_service_status(*service, ServingStatus::NotServing)
+                        .await;
+                }
+            })
             .await
             .context("server failed");
-        self.health_probe.abort();
-        self.store.close().await;
+        bring_up.abort();
+        if let Ok(Some(store)) = bring_up.await {
+            store.close().await;
+        }
         served
     }
 }
 
-fn routes(
-    config: &ServerConfig,
-    store: Store,
-    health_service: impl tonic::server::NamedService
-    + tower::Service<
-        Request<tonic::body::Body>,
-        Response = http::Response<tonic::body::Body>,
-        Error = std::convert::Infallible,
-        Future: Send + 'static,
-    > + Clone
-    + Send
-    + Sync
-    + 'static,
-) -> anyhow::Result<Router> {
-    let capabilities = CAPABILITIES.iter().map(|name| (*name).to_owned()).collect();
-    let context = ApiContext::new(store.clone(), capabilities);
-    let max_message = config.max_request_bytes;
-    let user_service = UserServiceServer::new(UserServiceApi::new(context.clone()))
-        .max_decoding_message_size(max_message);
-    let system_service = SystemServiceServer::new(SystemServiceApi::new(context))
-        .max_decoding_message_size(max_message);
-    // grpcurl 1.8 speaks only v1alpha; newer clients use v1. The health
-    // descriptors are registered too, or clients cannot describe Health.
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+/// Connects (retrying with backoff), migrates, installs the full routes and
+/// then watches the database for as long as the server runs. Returns the
+/// store only if it ever stops, which it does not: the task is aborted at
+/// shutdown.
+async fn bring_up(config: ServerConfig, shared: Arc<Shared>) -> Option<Store> {
+    let store = loop {
+        match Store::open(&config.database_url).await {
+            Ok(store) => break store,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "database not ready; retrying");
+                shared.readiness.set(ReadinessState::DatabaseUnreachable);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     };
-    let reflection_v1 = reflection().build_v1().context("reflection v1")?;
-    let reflection_v1alpha = reflection().build_v1alpha().context("reflection v1alpha")?;
+    let routes = match full_routes(&config, store.clone(), &shared) {
+        Ok(routes) => routes,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "cannot assemble the routes");
+            return Some(store);
+        }
+    };
+    let _ = shared.routes.set(routes);
+    match store.is_initialized().await {
+        Ok(false) => tracing::warn!(
+            setup_code = shared.setup_code.expose(),
+            "the system is not initialized: call InitializeSystem from this machine, \
+             or from another one with this setup_code"
+        ),
+        Ok(true) => {}
+        Err(error) => tracing::warn!(%error, "cannot tell whether the system is initialized"),
+    }
+    probe_database(store, &shared, config.health_probe_interval).await;
+    None
+}
 
-    let metrics = Arc::new(Metrics::new());
-    let metered_grpc = tonic::service::Routes::new(user_service)
-        .add_service(system_service)
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .prepare()
-        .into_axum_router()
-        .layer(tower::util::MapResponseLayer::new(
-            crate::api::framing::reclassify_malformed_requests,
-        ))
-        .layer(MetricsLayer::new(metrics.clone()));
-    let rest = rest_gateway(config)?.into_router(metered_grpc.clone().layer(
-        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
-            request.extensions_mut().insert(Protocol::Rest);
-            request
-        }),
-    ));
-    let grpc = metered_grpc.layer(tonic_web::GrpcWebLayer::new()).layer(
-        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
-            let protocol = Protocol::of_grpc_request(request.headers());
-            request.extensions_mut().insert(protocol);
-            request
-        }),
+/// Reports SERVING and ready while the database answers with the schema
+/// this binary expects; NOT_SERVING and 503 otherwise.
+async fn probe_database(store: Store, shared: &Shared, interval: Duration) {
+    let mut last = None;
+    loop {
+        let state = if store.ping().await {
+            ReadinessState::Ready
+        } else {
+            ReadinessState::DatabaseUnreachable
+        };
+        if shared.readiness.get() == ReadinessState::ShuttingDown {
+            return;
+        }
+        if last != Some(state) {
+            if state != ReadinessState::Ready {
+                tracing::warn!(reason = state.reason(), "not ready: health is NOT_SERVING");
+            }
+            shared.readiness.set(state);
+            let status = if state == ReadinessState::Ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for service in HEALTH_SERVICES {
+                shared.health.set_service_status(*service, status).await;
+            }
+            last = Some(state);
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Serves the full routes once they exist, the start-up routes before.
+#[derive(Clone)]
+struct Dispatch {
+    shared: Arc<Shared>,
+}
+
+impl tower::Service<Request<Body>> for Dispatch {
+    type Response = Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = tower::util::Oneshot<Router, Request<Body>>;
+
+    fn poll_ready(
+        &mut self,
+        _context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let router = self
+            .shared
+            .routes
+            .get()
+            .unwrap_or(&self.shared.starting)
+            .clone();
+        router.oneshot(request)
+    }
+}
+
+/// What answers while the database is not connected yet: the probes and
+/// metrics, gRPC health (NOT_SERVING), and `UNAVAILABLE` for everything else.
+fn starting_routes(
+    config: &ServerConfig,
+    health_routes: Router,
+    readiness: &Readiness,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Router> {
+    let grpc = health_routes.layer(tonic_web::GrpcWebLayer::new());
+    Ok(probe_routes(readiness, metrics)
+        .merge(grpc)
+        .fallback(|request: Request<Body>| async move { unavailable_while_starting(&request) })
+        .layer(cors(&config.cors_origins)?))
+}
+
+fn unavailable_while_starting(request: &Request<Body>) -> Response<Body> {
+    const MESSAGE: &str = "server is starting: the database is not connected yet";
+    let is_grpc = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|content_type| content_type.as_bytes().starts_with(b"application/grpc"));
+    if is_grpc {
+        return tonic::Status::unavailable(MESSAGE).into_http();
+    }
+    let body = serde_json::json!({ "code": 14, "message": MESSAGE, "details": [] });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
     );
+    response
+}
 
-    let readiness_store = store;
-    let router = Router::new()
+/// `/healthz` (the process answers), `/readyz` (it can serve calls) and
+/// `/metrics`.
+fn probe_routes(readiness: &Readiness, metrics: &Arc<Metrics>) -> Router {
+    let readiness = readiness.clone();
+    let metrics = metrics.clone();
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/readyz",
             get(move || {
-                let store = readiness_store.clone();
+                let state = readiness.get();
                 async move {
-                    if store.ping().await {
-                        (StatusCode::OK, "ready\n")
+                    if state == ReadinessState::Ready {
+                        (StatusCode::OK, "ready\n".to_owned())
                     } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            format!("{}\n", state.reason()),
+                        )
                     }
                 }
             }),
@@ -199,14 +375,78 @@ fn routes(
                 }
             }),
         )
+}
+
+/// Everything, once the store is ready.
+fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::Result<Router> {
+    let capabilities = CAPABILITIES.iter().map(|name| (*name).to_owned()).collect();
+    let context = ApiContext {
+        store: store.clone(),
+        capabilities,
+        setup_code: shared.setup_code.clone(),
+    };
+    let max_message = config.max_request_bytes;
+    let user_service = UserServiceServer::new(UserServiceApi::new(context.clone()))
+        .max_decoding_message_size(max_message);
+    let system_service = SystemServiceServer::new(SystemServiceApi::new(context))
+        .max_decoding_message_size(max_message);
+    // grpcurl 1.8 speaks only v1alpha; newer clients use v1. The health
+    // descriptors are registered too, or clients cannot describe Health.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .context("reflection v1")?
+        .max_decoding_message_size(max_message);
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .context("reflection v1alpha")?
+        .max_decoding_message_size(max_message);
+
+    let rules = Arc::new(GateRules::new(
+        Authenticator::new(store),
+        shared.methods.clone(),
+        config.call_timeout,
+    ));
+    let metered_grpc = tonic::service::Routes::new(user_service)
+        .add_service(system_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .prepare()
+        .into_axum_router()
+        .merge(shared.health_routes.clone())
+        .layer(tower::util::MapResponseLayer::new(
+            crate::api::framing::reclassify_malformed_requests,
+        ))
+        .layer(GateLayer::new(rules.clone()))
+        .layer(MetricsLayer::new(shared.metrics.clone()));
+    let rest = rest_gateway(config, rules)?.into_router(metered_grpc.clone().layer(
+        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
+            request.extensions_mut().insert(Protocol::Rest);
+            request
+        }),
+    ));
+    let grpc = metered_grpc.layer(tonic_web::GrpcWebLayer::new()).layer(
+        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
+            let protocol = Protocol::of_grpc_request(request.headers());
+            request.extensions_mut().insert(protocol);
+            request
+        }),
+    );
+    Ok(probe_routes(&shared.readiness, &shared.metrics)
         .merge(grpc)
         .fallback_service(rest)
-        .layer(cors(&config.cors_origins)?);
-    Ok(router)
+        .layer(cors(&config.cors_origins)?))
 }
 
 /// The REST face: routes from every `google.api.http` rule of our protos.
-fn rest_gateway(config: &ServerConfig) -> anyhow::Result<roster_gateway::Gateway> {
+fn rest_gateway(
+    config: &ServerConfig,
+    rules: Arc<GateRules>,
+) -> anyhow::Result<roster_gateway::Gateway> {
     let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
         .context("cannot read the embedded descriptor set")?;
     let gateway_config = roster_gateway::GatewayConfig {
@@ -219,6 +459,7 @@ fn rest_gateway(config: &ServerConfig) -> anyhow::Result<roster_gateway::Gateway
         openapi_path: Some("/openapi.json".to_owned()),
         api_title: "Roster".to_owned(),
         api_version: env!("CARGO_PKG_VERSION").to_owned(),
+        preflight: Some(Arc::new(GatePreflight::new(rules))),
     };
     roster_gateway::Gateway::new(pool, gateway_config).context("cannot build the REST routes")
 }
@@ -248,30 +489,4 @@ fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
             HeaderName::from_static("grpc-status-details-bin"),
         ])
         .max_age(Duration::from_secs(3600)))
-}
-
-/// Reports SERVING while the database answers, NOT_SERVING otherwise.
-async fn probe_database_health(
-    store: Store,
-    reporter: tonic_health::server::HealthReporter,
-    interval: Duration,
-) {
-    let mut last = None;
-    loop {
-        let status = if store.ping().await {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        if last != Some(status) {
-            if status == ServingStatus::NotServing {
-                tracing::warn!("database unreachable: health is NOT_SERVING");
-            }
-            for service in HEALTH_SERVICES {
-                reporter.set_service_status(*service, status).await;
-            }
-            last = Some(status);
-        }
-        tokio::time::sleep(interval).await;
-    }
 }

@@ -3,7 +3,7 @@
 //! here until it is handled.
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
-use crate::domain::user::{Role, User, UserState};
+use crate::domain::user::{Email, Role, User, UserState, Username};
 use crate::domain::users::UserSelector;
 use crate::proto::goodmem::v1 as pb;
 
@@ -32,9 +32,9 @@ impl TryFrom<pb::GetUserRequest> for GetUserQuery {
                 "user_id", &user_id,
             )?)
         } else if !email.is_empty() {
-            UserSelector::email("email", &email)?
+            UserSelector::Email(Email::parse("email", &email)?)
         } else if !username.is_empty() {
-            UserSelector::username("username", &username)?
+            UserSelector::Username(Username::parse("username", &username)?)
         } else if !name.is_empty() {
             UserSelector::from_resource_name("name", &name)?
         } else {
@@ -97,9 +97,9 @@ impl From<User> for pb::User {
         };
         pb::User {
             user_id: id.0.as_bytes().to_vec(),
-            email,
+            email: email.into_string(),
             display_name,
-            username,
+            username: username.map(Username::into_string).unwrap_or_default(),
             created_at: Some(timestamp(created_at)),
             updated_at: Some(timestamp(updated_at)),
             name: id.resource_name(),
@@ -154,14 +154,20 @@ mod tests {
             ..all.clone()
         })
         .unwrap();
-        assert_eq!(query.selector, UserSelector::Email("a@b.c".into()));
+        assert_eq!(
+            query.selector,
+            UserSelector::Email(Email::parse("email", "a@b.c").unwrap())
+        );
         let query = GetUserQuery::try_from(pb::GetUserRequest {
             user_id: vec![],
             email: String::new(),
             ..all.clone()
         })
         .unwrap();
-        assert_eq!(query.selector, UserSelector::Username("bob".into()));
+        assert_eq!(
+            query.selector,
+            UserSelector::Username(Username::parse("username", "bob").unwrap())
+        );
         let query = GetUserQuery::try_from(pb::GetUserRequest::default()).unwrap();
         assert_eq!(query.selector, UserSelector::Caller);
     }

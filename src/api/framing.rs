@@ -1,5 +1,6 @@
 //! Requests whose gRPC framing is broken (a bad compression flag, a
-//! truncated frame, gRPC-Web text that is not base64) are the client's
+//! truncated frame, gRPC-Web text that is not base64, a unary call with no
+//! message at all) are the client's
 //! mistake, but tonic and tonic-web report them as `INTERNAL` before any
 //! handler runs. This layer reclassifies exactly those statuses as
 //! `INVALID_ARGUMENT`, so a client sees its own error and no dashboard
@@ -16,6 +17,7 @@ const REQUEST_DECODING_ERRORS: &[&str] = &[
     "Error%20decompressing",
     "tonic-web:",
     "Invalid%20header%20bit",
+    "Missing%20request%20message",
 ];
 
 const INTERNAL: &str = "13";

@@ -1,43 +1,38 @@
 //! The tonic services: thin adapters that convert proto → domain
-//! (`TryFrom`), authenticate, call one domain function and convert back.
-//! prost types stop here; `domain` and `store` never see them.
+//! (`TryFrom`), take the caller the gate authenticated, call one domain
+//! function and convert back. prost types stop here; `domain` and `store`
+//! never see them.
+pub mod call_origin;
 pub mod codec;
 pub mod convert;
 pub mod framing;
+pub mod gate;
 pub mod methods;
 pub mod status;
 pub mod system_service;
 pub mod user_service;
 
-use crate::auth::{Authenticator, Principal};
+use crate::domain::principal::Principal;
+use crate::domain::system::SetupCode;
 use crate::store::Store;
 
-/// What every service needs: the store and the authenticator over it.
+/// What every service needs.
 #[derive(Clone, Debug)]
 pub struct ApiContext {
     /// The database.
     pub store: Store,
-    /// Credential checks.
-    pub authenticator: Authenticator,
     /// What `GetSystemInfo` reports this server offers.
     pub capabilities: Vec<String>,
+    /// This process's one-time set-up code (see `InitializeSystem`).
+    pub setup_code: SetupCode,
 }
 
-impl ApiContext {
-    /// A context over `store`.
-    pub fn new(store: Store, capabilities: Vec<String>) -> Self {
-        Self {
-            authenticator: Authenticator::new(store.clone()),
-            store,
-            capabilities,
-        }
-    }
-
-    /// The caller of `request`, or `UNAUTHENTICATED`.
-    pub async fn caller<T>(&self, request: &tonic::Request<T>) -> Result<Principal, tonic::Status> {
-        self.authenticator
-            .authenticate(request.metadata().as_ref())
-            .await
-            .map_err(tonic::Status::from)
-    }
+/// The caller the gate authenticated. A handler of a non-public method
+/// always finds one; its absence means the gate was bypassed, which is
+/// refused rather than trusted.
+pub fn caller<T>(request: &mut tonic::Request<T>) -> Result<Principal, tonic::Status> {
+    request
+        .extensions_mut()
+        .remove::<Principal>()
+        .ok_or_else(|| tonic::Status::unauthenticated("missing credentials"))
 }

@@ -2,7 +2,7 @@
 use tonic::{Request, Response, Status};
 
 use super::ApiContext;
-use crate::domain::system::is_initialized;
+use crate::domain::ports::SystemStore as _;
 use crate::proto::goodmem::v1 as pb;
 use crate::proto::goodmem::v1::system_service_server::SystemService;
 
@@ -35,7 +35,7 @@ impl SystemService for SystemServiceApi {
             git_commit: GIT_COMMIT.to_owned(),
             build_time: BUILD_TIME.to_owned(),
             capabilities: self.context.capabilities.clone(),
-            initialized: is_initialized(&self.context.store).await?,
+            initialized: self.context.store.is_initialized().await?,
             database_backend: self.context.store.backend().name().to_owned(),
         }))
     }

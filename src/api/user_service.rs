@@ -1,9 +1,10 @@
 //! `goodmem.v1.UserService`.
 use tonic::{Request, Response, Status};
 
-use super::ApiContext;
+use super::call_origin::CallOrigin;
 use super::convert::GetUserQuery;
-use crate::domain::system::{Initialization, initialize_system};
+use super::{ApiContext, caller};
+use crate::domain::system::{BootstrapCaller, Initialization, initialize_system};
 use crate::domain::users::get_user;
 use crate::proto::goodmem::v1 as pb;
 use crate::proto::goodmem::v1::user_service_server::UserService;
@@ -25,9 +26,17 @@ impl UserServiceApi {
 impl UserService for UserServiceApi {
     async fn initialize_system(
         &self,
-        _request: Request<pb::InitializeSystemRequest>,
+        request: Request<pb::InitializeSystemRequest>,
     ) -> Result<Response<pb::InitializeSystemResponse>, Status> {
-        let response = match initialize_system(&self.context.store).await? {
+        // The gate records the origin of every public call.
+        let origin = request.extensions().get::<CallOrigin>().copied();
+        let pb::InitializeSystemRequest { setup_code } = request.into_inner();
+        let bootstrap_caller = BootstrapCaller {
+            on_this_machine: origin.is_some_and(|origin| origin.on_this_machine),
+            from_foreign_web_page: origin.is_none_or(|origin| origin.from_foreign_web_page),
+            has_setup_code: self.context.setup_code.matches(&setup_code),
+        };
+        let response = match initialize_system(&self.context.store, bootstrap_caller).await? {
             Initialization::Performed {
                 root_user_id,
                 root_api_key,
@@ -50,13 +59,13 @@ impl UserService for UserServiceApi {
 
     async fn get_user(
         &self,
-        request: Request<pb::GetUserRequest>,
+        mut request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let caller = self.context.caller(&request).await?;
+        let caller = caller(&mut request)?;
         let query = GetUserQuery::try_from(request.into_inner())?;
         let user = get_user(
             &self.context.store,
-            &caller,
+            caller,
             query.selector,
             query.include_deleted,
         )

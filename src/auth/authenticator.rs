@@ -1,23 +1,19 @@
-//! Resolves `authorization: Bearer <token>` or `x-api-key: <token>` to a
-//! principal with one indexed query.
+//! Reads the bearer token of a request (`authorization: Bearer <token>` or
+//! `x-api-key: <token>`, the same headers on every protocol) and resolves it
+//! to a principal with the domain's rules.
 use http::HeaderMap;
 
-use super::principal::Principal;
 use crate::domain::DomainError;
+use crate::domain::authentication::{INVALID_CREDENTIALS, authenticate};
 use crate::domain::clock::EpochMillis;
-use crate::domain::token::{TokenHash, looks_like_token};
-use crate::store::{Store, credentials};
-
-/// Last-used times are written at most this often per credential.
-const LAST_USED_RESOLUTION_MILLIS: i64 = 60_000;
+use crate::domain::principal::Principal;
+use crate::store::Store;
 
 const MISSING: &str =
     "missing credentials: send 'authorization: Bearer <token>' or 'x-api-key: <token>'";
-/// One answer for every bad token, so a caller cannot tell unknown from
-/// revoked from expired.
-const INVALID: &str = "invalid, expired or revoked credentials";
+const INVALID: &str = INVALID_CREDENTIALS;
 
-/// Checks credentials against the store.
+/// Checks the credentials of requests against the store.
 #[derive(Clone, Debug)]
 pub struct Authenticator {
     store: Store,
@@ -32,42 +28,7 @@ impl Authenticator {
     /// The principal of a request, or `Unauthenticated`.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, DomainError> {
         let token = presented_token(headers)?;
-        if !looks_like_token(token) {
-            return Err(DomainError::Unauthenticated(INVALID));
-        }
-        let hash = TokenHash::of(token);
-        let presented = credentials::find_by_hash(&self.store, &hash)
-            .await?
-            .ok_or(DomainError::Unauthenticated(INVALID))?;
-        let now = EpochMillis::now();
-        let expired = presented.expires_at.is_some_and(|expiry| expiry <= now);
-        if presented.revoked_at.is_some() || expired || !presented.owner.can_sign_in() {
-            return Err(DomainError::Unauthenticated(INVALID));
-        }
-        let stale_before = now.minus_millis(LAST_USED_RESOLUTION_MILLIS);
-        if presented
-            .last_used_at
-            .is_none_or(|used| used < stale_before)
-        {
-            self.record_use(presented.id, now, stale_before);
-        }
-        Ok(Principal {
-            user: presented.owner,
-            credential_id: presented.id,
-        })
-    }
-
-    /// Writes the last-used time off the request path: a lost update only
-    /// makes the time a minute staler.
-    fn record_use(&self, id: uuid::Uuid, now: EpochMillis, stale_before: EpochMillis) {
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(error) =
-                credentials::touch_last_used(store.writer(), id, now, stale_before).await
-            {
-                tracing::warn!(credential_id = %id, error = %error, "could not record credential use");
-            }
-        });
+        authenticate(&self.store, token, EpochMillis::now()).await
     }
 }
 

@@ -1,10 +1,7 @@
 //! Who is calling: the bearer token from the request headers, resolved to a
-//! principal, and what that principal's role allows. The same headers are
-//! read for gRPC, gRPC-Web and REST (the gateway forwards them).
+//! principal by the domain's rules. The same headers are read for gRPC,
+//! gRPC-Web and REST (the gateway forwards them); `api::gate` runs this for
+//! every call before its body is read.
 pub mod authenticator;
-pub mod permission;
-pub mod principal;
 
 pub use authenticator::Authenticator;
-pub use permission::Permission;
-pub use principal::Principal;

@@ -1,5 +1,7 @@
-//! The user record and its validated parts. Values of these types are valid
-//! by construction (`parse`), so nothing downstream re-checks them.
+//! The user record and its validated parts. `Username` and `Email` are valid
+//! by construction (`parse` for input; `from_storage` for rows, which were
+//! parsed before they were written), so nothing downstream re-checks them,
+//! and their lowercase `key` is computed in one place.
 use std::collections::BTreeMap;
 
 use super::clock::EpochMillis;
@@ -131,9 +133,24 @@ impl Username {
         Ok(Self(text.to_owned()))
     }
 
+    /// A username read back from storage, where only parsed ones are written.
+    pub fn from_storage(text: String) -> Self {
+        Self(text)
+    }
+
+    /// Whether `other` is this username, without regard to case.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+
     /// The username as given.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The username as given, by value.
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     /// The lowercase form that uniqueness and lookups use.
@@ -179,9 +196,24 @@ impl Email {
         Ok(Self(text.to_owned()))
     }
 
+    /// An address read back from storage, where only parsed ones are written.
+    pub fn from_storage(text: String) -> Self {
+        Self(text)
+    }
+
+    /// Whether `other` is this address, without regard to case.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+
     /// The address as given.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The address as given, by value.
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     /// The lowercase form that uniqueness and lookups use.
@@ -196,9 +228,9 @@ pub struct User {
     /// Identity.
     pub id: UserId,
     /// Email address.
-    pub email: String,
-    /// Username; empty when the user has none.
-    pub username: String,
+    pub email: Email,
+    /// Username; `None` when the user has none.
+    pub username: Option<Username>,
     /// Name for display.
     pub display_name: String,
     /// Role.

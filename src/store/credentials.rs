@@ -9,65 +9,14 @@ use super::entity::{credential, user};
 use super::users::into_domain;
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
+use crate::domain::credential::{NewCredential, PresentedCredential};
+use crate::domain::ports::CredentialDirectory;
 use crate::domain::token::TokenHash;
-use crate::domain::user::{User, UserId};
-
-/// What a credential is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CredentialKind {
-    /// A personal access token (API key).
-    PersonalAccessToken,
-    /// A sign-in session token.
-    Session,
-}
-
-impl CredentialKind {
-    fn number(self) -> i32 {
-        match self {
-            Self::PersonalAccessToken => 1,
-            Self::Session => 2,
-        }
-    }
-}
-
-/// A credential as stored, without its token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CredentialRecord {
-    /// Its id.
-    pub id: uuid::Uuid,
-    /// Its owner.
-    pub user_id: UserId,
-    /// PAT or session.
-    pub kind: CredentialKind,
-    /// Digest of the token.
-    pub token_hash: TokenHash,
-    /// What the owner said it is for.
-    pub description: String,
-    /// Creation time.
-    pub created_at: EpochMillis,
-    /// Expiry; `None` never expires.
-    pub expires_at: Option<EpochMillis>,
-}
-
-/// A presented credential and its owner, before any validity check.
-#[derive(Clone, Debug)]
-pub struct PresentedCredential {
-    /// Credential id.
-    pub id: uuid::Uuid,
-    /// Expiry.
-    pub expires_at: Option<EpochMillis>,
-    /// Revocation time.
-    pub revoked_at: Option<EpochMillis>,
-    /// Last recorded use.
-    pub last_used_at: Option<EpochMillis>,
-    /// The owner, live or not.
-    pub owner: User,
-}
 
 /// Stores a new credential.
 pub async fn insert(
     connection: &impl ConnectionTrait,
-    record: &CredentialRecord,
+    record: &NewCredential,
 ) -> Result<(), DomainError> {
     let row = credential::ActiveModel {
         id: Set(record.id),
@@ -86,9 +35,28 @@ pub async fn insert(
     Ok(())
 }
 
-/// The credential with this hash and its owner, in one query (in process
-/// on an SQLite file, see `sqlite_reads`).
-pub async fn find_by_hash(
+impl CredentialDirectory for Store {
+    /// One query for the credential and its owner (in process on an SQLite
+    /// file, see `sqlite_reads`).
+    async fn find_credential(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<PresentedCredential>, DomainError> {
+        find_by_hash(self, hash).await
+    }
+
+    /// A spawned write: a lost update only makes the time a minute staler.
+    fn record_use(&self, credential_id: uuid::Uuid, now: EpochMillis, stale_before: EpochMillis) {
+        let writer = self.writer().clone();
+        tokio::spawn(async move {
+            if let Err(error) = touch_last_used(&writer, credential_id, now, stale_before).await {
+                tracing::warn!(%credential_id, %error, "could not record credential use");
+            }
+        });
+    }
+}
+
+async fn find_by_hash(
     store: &Store,
     hash: &TokenHash,
 ) -> Result<Option<PresentedCredential>, DomainError> {
@@ -115,7 +83,7 @@ pub async fn find_by_hash(
 
 /// Records a use, unless one was recorded after `stale_before` (by this or
 /// another process): the hot path writes at most about once a minute.
-pub async fn touch_last_used(
+async fn touch_last_used(
     connection: &impl ConnectionTrait,
     id: uuid::Uuid,
     now: EpochMillis,

@@ -17,8 +17,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
 
 use super::entity::{credential, user};
-use super::users::UserLookup;
 use crate::domain::DomainError;
+use crate::domain::users::UserLookup;
 
 /// Idle connections kept for reuse; more are opened under load and closed
 /// when returned to a full pool.

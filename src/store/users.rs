@@ -10,34 +10,24 @@ use super::Store;
 use super::entity::{user, user_label};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
-use crate::domain::user::{Role, User, UserId, UserState};
+use crate::domain::ports::UserDirectory;
+use crate::domain::user::{Email, Role, User, UserId, UserState, Username};
+use crate::domain::users::UserLookup;
 
-/// How a user is looked up; emails and usernames by their lowercase key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UserLookup {
-    /// By id.
-    Id(UserId),
-    /// By lowercase email.
-    EmailKey(String),
-    /// By lowercase username.
-    UsernameKey(String),
-}
-
-/// Finds one user. Deleted users are returned only with `include_deleted`;
-/// where a live user and tombstones share an email or username, the live
-/// one wins, then the most recently deleted. On an SQLite file this runs in
-/// process (see `sqlite_reads`).
-pub async fn find(
-    store: &Store,
-    lookup: &UserLookup,
-    include_deleted: bool,
-) -> Result<Option<User>, DomainError> {
-    match store.sqlite_reads() {
-        Some(reads) => reads
-            .user(lookup, include_deleted)?
-            .map(into_domain)
-            .transpose(),
-        None => find_on(store.reader(), lookup, include_deleted).await,
+impl UserDirectory for Store {
+    /// On an SQLite file this runs in process (see `sqlite_reads`).
+    async fn find_user(
+        &self,
+        lookup: &UserLookup,
+        include_deleted: bool,
+    ) -> Result<Option<User>, DomainError> {
+        match self.sqlite_reads() {
+            Some(reads) => reads
+                .user(lookup, include_deleted)?
+                .map(into_domain)
+                .transpose(),
+            None => find_on(self.reader(), lookup, include_deleted).await,
+        }
     }
 }
 
@@ -74,10 +64,10 @@ pub async fn insert(
         .map_err(|error| DomainError::Internal(anyhow::Error::new(error)))?;
     let row = user::ActiveModel {
         id: Set(user.id.0),
-        email: Set(user.email.clone()),
-        email_key: Set(user.email.to_ascii_lowercase()),
-        username: Set(non_empty(&user.username)),
-        username_key: Set(non_empty(&user.username).map(|name| name.to_ascii_lowercase())),
+        email: Set(user.email.as_str().to_owned()),
+        email_key: Set(user.email.key()),
+        username: Set(user.username.as_ref().map(|name| name.as_str().to_owned())),
+        username_key: Set(user.username.as_ref().map(Username::key)),
         tombstone: Set(String::new()),
         display_name: Set(user.display_name.clone()),
         role: Set(user.role.number()),
@@ -128,10 +118,6 @@ pub(crate) fn unique_violation_as(
     }
 }
 
-fn non_empty(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
 /// A stored row as a domain user.
 pub(crate) fn into_domain(row: user::Model) -> Result<User, DomainError> {
     let corrupt = |what: &str| {
@@ -143,8 +129,8 @@ pub(crate) fn into_domain(row: user::Model) -> Result<User, DomainError> {
         serde_json::from_str(&row.labels_json).map_err(|_| corrupt("labels"))?;
     Ok(User {
         id: UserId(row.id),
-        email: row.email,
-        username: row.username.unwrap_or_default(),
+        email: Email::from_storage(row.email),
+        username: row.username.map(Username::from_storage),
         display_name: row.display_name,
         role,
         state,

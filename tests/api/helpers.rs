@@ -5,13 +5,15 @@ use std::net::SocketAddr;
 
 use roster::config::ServerConfig;
 use roster::domain::clock::EpochMillis;
+use roster::domain::credential::{CredentialKind, NewCredential};
 use roster::domain::token::RawToken;
+use roster::domain::user::{Email, Username};
 use roster::domain::user::{Role, User, UserId, UserState};
 use roster::proto::goodmem::v1 as pb;
 use roster::proto::goodmem::v1::system_service_client::SystemServiceClient;
 use roster::proto::goodmem::v1::user_service_client::UserServiceClient;
+use roster::readiness::ReadinessState;
 use roster::server::Application;
-use roster::store::credentials::{CredentialKind, CredentialRecord};
 use roster::store::{Store, credentials, users};
 use sea_orm::ConnectionTrait as _;
 use tonic::transport::Channel;
@@ -141,10 +143,17 @@ impl TestApp {
         configure(&mut config);
         let application = Application::build(config).await.expect("server starts");
         let address = application.local_addr().unwrap();
+        let readiness = application.readiness();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(application.run_until(async {
             let _ = stopped.await;
         }));
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            readiness.wait_for(ReadinessState::Ready),
+        )
+        .await
+        .expect("server becomes ready");
         let store = Store::connect(&database.url).await.expect("test store");
         Self {
             address,
@@ -234,8 +243,8 @@ impl TestApp {
         let id = UserId::generate();
         let user = User {
             id,
-            email: email.to_owned(),
-            username: username.to_owned(),
+            email: Email::parse("email", email).unwrap(),
+            username: Some(Username::parse("username", username).unwrap()),
             display_name: username.to_uppercase(),
             role,
             state: UserState::Normal,
@@ -254,7 +263,7 @@ impl TestApp {
             .await
             .unwrap();
         let token = RawToken::generate();
-        let record = CredentialRecord {
+        let record = NewCredential {
             id: uuid::Uuid::now_v7(),
             user_id: user.id,
             kind: CredentialKind::PersonalAccessToken,

@@ -10,6 +10,7 @@ mod helpers;
 mod bootstrap;
 mod cli;
 mod conformance;
+mod deny_by_default;
 mod get_user;
 mod protocols;
 mod rest;

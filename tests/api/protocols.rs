@@ -299,6 +299,7 @@ async fn cors_can_be_restricted_to_listed_origins() {
 #[tokio::test]
 async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (root_key, _) = app.initialize().await;
 
     let http = app
         .http()
@@ -316,9 +317,18 @@ async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
             .unwrap(),
     );
     grpc.ready().await.unwrap();
-    let unknown_method = grpc
+    let anonymous_unknown_method = grpc
         .unary::<pb::GetSystemInfoRequest, pb::GetSystemInfoResponse, _>(
             tonic::Request::new(pb::GetSystemInfoRequest {}),
+            "/goodmem.v1.UserService/NoSuchMethod".parse().unwrap(),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    grpc.ready().await.unwrap();
+    let unknown_method = grpc
+        .unary::<pb::GetSystemInfoRequest, pb::GetSystemInfoResponse, _>(
+            bearer(pb::GetSystemInfoRequest {}, &root_key),
             "/goodmem.v1.UserService/NoSuchMethod".parse().unwrap(),
             tonic_prost::ProstCodec::default(),
         )
@@ -328,6 +338,11 @@ async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
     assert_eq!(status, 404);
     assert_eq!(body["code"], 5);
     assert!(body["message"].is_string());
+    assert_eq!(
+        anonymous_unknown_method.code(),
+        tonic::Code::Unauthenticated,
+        "deny by default: no method list for strangers"
+    );
     assert_eq!(unknown_method.code(), tonic::Code::Unimplemented);
 }
 
@@ -473,8 +488,9 @@ async fn malformed_protobuf_is_an_invalid_argument() {
 #[tokio::test]
 async fn broken_grpc_framing_is_an_invalid_argument() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (root_key, _) = app.initialize().await;
     let url = format!("{}/goodmem.v1.UserService/GetUser", app.base_url());
-    let cases: [(&str, &str, Vec<u8>); 3] = [
+    let cases: [(&str, &str, Vec<u8>); 4] = [
         (
             "grpc-web, bad compression flag",
             "application/grpc-web",
@@ -490,6 +506,11 @@ async fn broken_grpc_framing_is_an_invalid_argument() {
             "application/grpc-web",
             vec![0, 0, 0, 0, 9, 1],
         ),
+        (
+            "grpc-web, no message at all",
+            "application/grpc-web",
+            vec![],
+        ),
     ];
 
     for (case, content_type, body) in cases {
@@ -497,6 +518,7 @@ async fn broken_grpc_framing_is_an_invalid_argument() {
             .http()
             .post(&url)
             .header("content-type", content_type)
+            .header("x-api-key", &root_key)
             .body(body)
             .send()
             .await

@@ -28,6 +28,20 @@ pub(crate) struct GrpcFailure {
     pub(crate) details: Option<RpcStatus>,
 }
 
+impl GrpcFailure {
+    /// The failure a status stands for, with its `google.rpc.Status` details.
+    pub(crate) fn from_status(status: &tonic::Status) -> Self {
+        use prost::Message as _;
+        Self {
+            code: status.code(),
+            message: status.message().to_owned(),
+            details: (!status.details().is_empty())
+                .then(|| RpcStatus::decode(status.details()).ok())
+                .flatten(),
+        }
+    }
+}
+
 /// `google.rpc.Status`, decoded with prost so details work even when the
 /// pool lacks `google/rpc/status.proto`.
 #[derive(Clone, PartialEq, prost::Message)]

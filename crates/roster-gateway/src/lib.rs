@@ -52,6 +52,23 @@ pub struct GatewayConfig {
     pub api_title: String,
     /// `info.version` of the OpenAPI document.
     pub api_version: String,
+    /// Run on every routed request before its body is read; see [`Preflight`].
+    pub preflight: Option<Arc<dyn Preflight>>,
+}
+
+/// A check the gateway runs after routing a REST request and before it reads
+/// the body, so a request that will be refused (say, without credentials)
+/// costs no more than its headers. It may add to the request's extensions,
+/// which travel with the in-process gRPC call. The gateway knows nothing of
+/// what it checks.
+pub trait Preflight: std::fmt::Debug + Send + Sync + 'static {
+    /// `grpc_path` is the `/package.Service/Method` the request was routed
+    /// to. An error is answered like the same status from the service.
+    fn check<'a>(
+        &'a self,
+        grpc_path: &'a str,
+        request: &'a mut http::request::Parts,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::Status>> + Send + 'a>>;
 }
 
 impl Default for GatewayConfig {
@@ -63,6 +80,7 @@ impl Default for GatewayConfig {
             openapi_path: None,
             api_title: "API".to_owned(),
             api_version: "0.0.0".to_owned(),
+            preflight: None,
         }
     }
 }

@@ -68,6 +68,12 @@ impl Transcoder {
             .template
             .capture(&path)
             .map_err(RestError::bad_request)?;
+        if let Some(preflight) = &self.config.preflight {
+            preflight
+                .check(route.grpc_uri.path(), &mut parts)
+                .await
+                .map_err(|status| self.relay_failure(GrpcFailure::from_status(&status)))?;
+        }
 
         let codec = &self.codec;
         let mut message = DynamicMessage::new(codec.message(route.input_plan).descriptor.clone());

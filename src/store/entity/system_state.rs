@@ -9,6 +9,9 @@ pub struct Model {
     pub id: i32,
     pub root_user_id: Uuid,
     pub initialized_at: i64,
+    /// The credential `roster reset-root-key` replaces; `None` when the
+    /// first user was made without one.
+    pub root_credential_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20261123_000001_create_users;
 mod m20261123_000002_create_user_labels;
 mod m20261123_000003_create_credentials;
 mod m20261123_000004_create_system_state;
+mod m20261123_000005_add_root_credential;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_user_labels::Migration),
             Box::new(m20261123_000003_create_credentials::Migration),
             Box::new(m20261123_000004_create_system_state::Migration),
+            Box::new(m20261123_000005_add_root_credential::Migration),
         ]
     }
 }

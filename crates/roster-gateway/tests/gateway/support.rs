@@ -56,6 +56,7 @@ pub(crate) fn config() -> GatewayConfig {
         openapi_path: Some("/openapi.json".to_owned()),
         api_title: "Library".to_owned(),
         api_version: "1.2.3".to_owned(),
+        preflight: None,
     }
 }
 

@@ -1,24 +1,14 @@
 //! The one role → permission table. `*_OWN` allows acting on the caller's
-//! own records, `*_ANY` on anyone's.
-use crate::domain::user::Role;
+//! own records, `*_ANY` on anyone's. Later RPCs add their permissions here.
+use super::user::Role;
 
 /// Something a caller may be allowed to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Permission {
     /// Read one's own user record.
     DisplayUserOwn,
-    /// Read any user record.
+    /// Read any user record, deleted ones included.
     DisplayUserAny,
-    /// List users.
-    ListUser,
-    /// Create users.
-    CreateUser,
-    /// Change one's own user record.
-    UpdateUserOwn,
-    /// Change any user record.
-    UpdateUserAny,
-    /// Delete users.
-    DeleteUserAny,
 }
 
 impl Permission {
@@ -27,26 +17,13 @@ impl Permission {
         match self {
             Self::DisplayUserOwn => "DISPLAY_USER_OWN",
             Self::DisplayUserAny => "DISPLAY_USER_ANY",
-            Self::ListUser => "LIST_USER",
-            Self::CreateUser => "CREATE_USER",
-            Self::UpdateUserOwn => "UPDATE_USER_OWN",
-            Self::UpdateUserAny => "UPDATE_USER_ANY",
-            Self::DeleteUserAny => "DELETE_USER_ANY",
         }
     }
 }
 
-const ADMINISTRATOR: &[Permission] = &[
-    Permission::DisplayUserOwn,
-    Permission::DisplayUserAny,
-    Permission::ListUser,
-    Permission::CreateUser,
-    Permission::UpdateUserOwn,
-    Permission::UpdateUserAny,
-    Permission::DeleteUserAny,
-];
+const ADMINISTRATOR: &[Permission] = &[Permission::DisplayUserOwn, Permission::DisplayUserAny];
 
-const ORDINARY_USER: &[Permission] = &[Permission::DisplayUserOwn, Permission::UpdateUserOwn];
+const ORDINARY_USER: &[Permission] = &[Permission::DisplayUserOwn];
 
 /// Everything `role` may do.
 pub fn permissions_of(role: Role) -> &'static [Permission] {
@@ -65,15 +42,12 @@ mod tests {
         let granted = permissions_of(Role::User);
         assert!(granted.contains(&Permission::DisplayUserOwn));
         assert!(!granted.contains(&Permission::DisplayUserAny));
-        assert!(!granted.contains(&Permission::ListUser));
-        assert!(!granted.contains(&Permission::DeleteUserAny));
     }
 
     #[test]
     fn administrators_may_act_on_anyone() {
         for role in [Role::Root, Role::Admin] {
             assert!(permissions_of(role).contains(&Permission::DisplayUserAny));
-            assert!(permissions_of(role).contains(&Permission::DeleteUserAny));
         }
     }
 }

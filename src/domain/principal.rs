@@ -1,16 +1,15 @@
 //! The authenticated caller.
+use super::DomainError;
 use super::permission::{Permission, permissions_of};
-use crate::domain::DomainError;
-use crate::domain::user::User;
+use super::user::User;
 
 /// A caller whose credential was checked: live, not archived, unexpired,
-/// unrevoked.
+/// unrevoked. Only authentication makes one; handlers receive it from the
+/// authentication layer.
 #[derive(Clone, Debug)]
 pub struct Principal {
     /// The caller's user record, as read with the credential.
     pub user: User,
-    /// The credential presented.
-    pub credential_id: uuid::Uuid,
 }
 
 impl Principal {
