@@ -23,6 +23,7 @@ use tonic_health::ServingStatus;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::api::ApiContext;
+use crate::api::methods::MethodTable;
 use crate::api::system_service::SystemServiceApi;
 use crate::api::user_service::UserServiceApi;
 use crate::config::ServerConfig;
@@ -30,7 +31,9 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
 use crate::proto::goodmem::v1::user_service_server::UserServiceServer;
 use crate::store::Store;
+use crate::telemetry::exposition::metrics_response;
 use crate::telemetry::metrics::{Metrics, MetricsLayer, Protocol};
+use crate::telemetry::request_id::RequestIdLayer;
 
 /// Services whose health is reported, besides the overall `""`.
 const HEALTH_SERVICES: &[&str] = &["", "goodmem.v1.UserService", "goodmem.v1.SystemService"];
@@ -143,6 +146,19 @@ fn routes(
     let reflection_v1alpha = reflection().build_v1alpha().context("reflection v1alpha")?;
 
     let metrics = Arc::new(Metrics::new());
+    let methods = Arc::new(MethodTable::from_descriptor_sets(
+        &[
+            FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+        &[
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ],
+    )?);
     let metered_grpc = tonic::service::Routes::new(user_service)
         .add_service(system_service)
         .add_service(health_service)
@@ -153,7 +169,7 @@ fn routes(
         .layer(tower::util::MapResponseLayer::new(
             crate::api::framing::reclassify_malformed_requests,
         ))
-        .layer(MetricsLayer::new(metrics.clone()));
+        .layer(MetricsLayer::new(metrics.clone(), methods));
     let rest = rest_gateway(config)?.into_router(metered_grpc.clone().layer(
         tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
             request.extensions_mut().insert(Protocol::Rest);
@@ -186,22 +202,15 @@ fn routes(
         )
         .route(
             "/metrics",
-            get(move || {
+            get(move |headers: http::HeaderMap| {
                 let metrics = metrics.clone();
-                async move {
-                    (
-                        [(
-                            http::header::CONTENT_TYPE,
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        )],
-                        metrics.render(),
-                    )
-                }
+                async move { metrics_response(&metrics, &headers) }
             }),
         )
         .merge(grpc)
         .fallback_service(rest)
-        .layer(cors(&config.cors_origins)?);
+        .layer(cors(&config.cors_origins)?)
+        .layer(RequestIdLayer);
     Ok(router)
 }
 

@@ -11,5 +11,6 @@ mod bootstrap;
 mod cli;
 mod conformance;
 mod get_user;
+mod observability;
 mod protocols;
 mod rest;
