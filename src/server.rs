@@ -43,7 +43,9 @@ use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
 use crate::proto::goodmem::v1::user_service_server::UserServiceServer;
 use crate::readiness::{Readiness, ReadinessState};
 use crate::store::{Backend, Store};
+use crate::telemetry::exposition::metrics_response;
 use crate::telemetry::metrics::{Metrics, MetricsLayer, Protocol};
+use crate::telemetry::request_id::RequestIdLayer;
 
 /// Services whose health is reported, besides the overall `""`.
 const HEALTH_SERVICES: &[&str] = &["", "goodmem.v1.UserService", "goodmem.v1.SystemService"];
@@ -315,7 +317,8 @@ fn starting_routes(
     Ok(probe_routes(readiness, metrics)
         .merge(grpc)
         .fallback(|request: Request<Body>| async move { unavailable_while_starting(&request) })
-        .layer(cors(&config.cors_origins)?))
+        .layer(cors(&config.cors_origins)?)
+        .layer(RequestIdLayer))
 }
 
 fn unavailable_while_starting(request: &Request<Body>) -> Response<Body> {
@@ -362,17 +365,9 @@ fn probe_routes(readiness: &Readiness, metrics: &Arc<Metrics>) -> Router {
         )
         .route(
             "/metrics",
-            get(move || {
+            get(move |headers: http::HeaderMap| {
                 let metrics = metrics.clone();
-                async move {
-                    (
-                        [(
-                            http::header::CONTENT_TYPE,
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        )],
-                        metrics.render(),
-                    )
-                }
+                async move { metrics_response(&metrics, &headers) }
             }),
         )
 }
@@ -422,7 +417,10 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
             crate::api::framing::reclassify_malformed_requests,
         ))
         .layer(GateLayer::new(rules.clone()))
-        .layer(MetricsLayer::new(shared.metrics.clone()));
+        .layer(MetricsLayer::new(
+            shared.metrics.clone(),
+            shared.methods.clone(),
+        ));
     let rest = rest_gateway(config, rules)?.into_router(metered_grpc.clone().layer(
         tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
             request.extensions_mut().insert(Protocol::Rest);
@@ -439,7 +437,8 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
     Ok(probe_routes(&shared.readiness, &shared.metrics)
         .merge(grpc)
         .fallback_service(rest)
-        .layer(cors(&config.cors_origins)?))
+        .layer(cors(&config.cors_origins)?)
+        .layer(RequestIdLayer))
 }
 
 /// The REST face: routes from every `google.api.http` rule of our protos.

@@ -12,5 +12,6 @@ mod cli;
 mod conformance;
 mod deny_by_default;
 mod get_user;
+mod observability;
 mod protocols;
 mod rest;

@@ -213,10 +213,10 @@ async fn metrics_count_calls_by_method_protocol_and_code() {
     let text = app.metrics_text().await;
 
     for expected in [
-        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/InitializeSystem",protocol="grpc",code="OK"} 1"#,
-        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/GetUser",protocol="grpc",code="UNAUTHENTICATED"} 1"#,
-        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/GetUser",protocol="grpc-web",code="UNAUTHENTICATED"} 1"#,
-        r#"roster_rpc_duration_seconds_count{method="/goodmem.v1.UserService/InitializeSystem",protocol="grpc"} 1"#,
+        r#"grpc_server_handled_total{grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="InitializeSystem",grpc_code="OK",protocol="grpc"} 1"#,
+        r#"grpc_server_handled_total{grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="GetUser",grpc_code="UNAUTHENTICATED",protocol="grpc"} 1"#,
+        r#"grpc_server_handled_total{grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="GetUser",grpc_code="UNAUTHENTICATED",protocol="grpc-web"} 1"#,
+        r#"grpc_server_handling_seconds_count{grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="InitializeSystem",protocol="grpc"} 1"#,
     ] {
         assert!(text.contains(expected), "missing {expected}\n{text}");
     }

@@ -263,8 +263,8 @@ async fn rest_calls_are_metered_as_rest() {
     let text = app.metrics_text().await;
 
     for expected in [
-        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/InitializeSystem",protocol="rest",code="OK"} 1"#,
-        r#"roster_rpc_calls_total{method="/goodmem.v1.UserService/GetUser",protocol="rest",code="OK"} 1"#,
+        r#"grpc_server_handled_total{grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="InitializeSystem",grpc_code="OK",protocol="rest"} 1"#,
+        r#"grpc_server_handled_total{grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="GetUser",grpc_code="OK",protocol="rest"} 1"#,
     ] {
         assert!(text.contains(expected), "missing {expected}\n{text}");
     }
