@@ -115,6 +115,8 @@ pub(crate) struct TestApp {
     pub(crate) database: TestDatabase,
     /// A direct store handle, for arranging states no RPC creates yet.
     pub(crate) store: Store,
+    /// The server's one-time set-up code.
+    pub(crate) setup_code: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -144,6 +146,7 @@ impl TestApp {
         let application = Application::build(config).await.expect("server starts");
         let address = application.local_addr().unwrap();
         let readiness = application.readiness();
+        let setup_code = application.setup_code().to_owned();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(application.run_until(async {
             let _ = stopped.await;
@@ -159,6 +162,7 @@ impl TestApp {
             address,
             database,
             store,
+            setup_code,
             shutdown: Some(shutdown),
             server: Some(server),
         }

@@ -11,6 +11,7 @@ mod bootstrap;
 mod cli;
 mod conformance;
 mod deny_by_default;
+mod first_start;
 mod get_user;
 mod observability;
 mod protocols;
