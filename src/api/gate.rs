@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use axum::body::Body;
 use http::{Request, Response};
 
@@ -47,6 +49,14 @@ impl GateRules {
         }
     }
 
+    /// When a call that starts now must be over: the client's
+    /// `grpc-timeout` if shorter than the longest deadline.
+    fn deadline_for(&self, headers: &http::HeaderMap) -> CallDeadline {
+        let allowed = client_timeout(headers)
+            .map_or(self.longest_deadline, |asked| asked.min(self.longest_deadline));
+        CallDeadline(Instant::now() + allowed)
+    }
+
     fn is_public(&self, path: &str) -> bool {
         self.methods.get(path).is_some_and(|method| method.public)
     }
@@ -73,6 +83,18 @@ impl GateRules {
         let principal = self.authenticator.authenticate(parts_headers).await?;
         extensions.insert(principal);
         Ok(())
+    }
+}
+
+/// When a call must be over. The REST preflight sets it before reading the
+/// body, so the deadline covers the whole REST request; the gate sets it for
+/// gRPC calls, and keeps one it finds.
+#[derive(Clone, Copy, Debug)]
+pub struct CallDeadline(Instant);
+
+impl CallDeadline {
+    fn exceeded(self) -> tonic::Status {
+        tonic::Status::deadline_exceeded("the call did not finish within its deadline")
     }
 }
 
@@ -131,9 +153,10 @@ where
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let rules = self.rules.clone();
-        let deadline = client_timeout(request.headers()).map_or(rules.longest_deadline, |asked| {
-            asked.min(rules.longest_deadline)
-        });
+        let deadline = match request.extensions().get::<CallDeadline>() {
+            Some(deadline) => *deadline,
+            None => rules.deadline_for(request.headers()),
+        };
         Box::pin(async move {
             let call = async {
                 let (mut parts, body) = request.into_parts();
@@ -150,13 +173,9 @@ where
                 }
                 inner.call(Request::from_parts(parts, body)).await
             };
-            match tokio::time::timeout(deadline, call).await {
+            match tokio::time::timeout_at(deadline.0, call).await {
                 Ok(response) => response,
-                Err(_elapsed) => Ok(tonic::Status::deadline_exceeded(format!(
-                    "call did not finish within its deadline of {} ms",
-                    deadline.as_millis()
-                ))
-                .into_http()),
+                Err(_elapsed) => Ok(deadline.exceeded().into_http()),
             }
         })
     }
@@ -182,14 +201,17 @@ impl roster_gateway::Preflight for GatePreflight {
         request: &'a mut http::request::Parts,
     ) -> Pin<Box<dyn Future<Output = Result<(), tonic::Status>> + Send + 'a>> {
         Box::pin(async move {
-            self.rules
-                .admit(
-                    grpc_path,
-                    &request.headers,
-                    &request.uri,
-                    &mut request.extensions,
-                )
+            let deadline = self.rules.deadline_for(&request.headers);
+            request.extensions.insert(deadline);
+            let admitted = self.rules.admit(
+                grpc_path,
+                &request.headers,
+                &request.uri,
+                &mut request.extensions,
+            );
+            tokio::time::timeout_at(deadline.0, admitted)
                 .await
+                .unwrap_or_else(|_elapsed| Err(deadline.exceeded()))
         })
     }
 }

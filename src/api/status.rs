@@ -18,7 +18,6 @@ impl From<DomainError> for Status {
             DomainError::AlreadyExists(_) => Status::already_exists(message),
             DomainError::FailedPrecondition(_) => Status::failed_precondition(message),
             DomainError::Aborted(_) => Status::aborted(message),
-            DomainError::ResourceExhausted(_) => Status::resource_exhausted(message),
             DomainError::Unavailable(_) => Status::unavailable(message),
             DomainError::DeadlineExceeded(_) => Status::deadline_exceeded(message),
             DomainError::Internal(cause) => {

@@ -38,9 +38,6 @@ pub enum DomainError {
     /// A concurrent change won (etag mismatch).
     #[error("{0}")]
     Aborted(String),
-    /// Too many attempts; try later.
-    #[error("{0}")]
-    ResourceExhausted(String),
     /// The database is unreachable or overloaded; retrying may help.
     #[error("service unavailable: {0}")]
     Unavailable(String),

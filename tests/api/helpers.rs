@@ -1,5 +1,4 @@
 //! `TestApp`: a running server with its own database, plus clients.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 

@@ -10,6 +10,7 @@ mod helpers;
 mod bootstrap;
 mod cli;
 mod conformance;
+mod deadlines;
 mod deny_by_default;
 mod first_start;
 mod get_user;
