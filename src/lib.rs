@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod proto;
+pub mod serve;
 pub mod server;
 pub mod store;
 pub mod telemetry;
