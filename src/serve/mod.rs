@@ -37,9 +37,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use body::BoundedBodyLayer;
+pub use body::{BoundedBodyLayer, BoundedBodyService};
 pub use shutdown::{
-    EndOnShutdownBody, EndStreamsOnShutdown, EndStreamsOnShutdownService, ShutdownSignal,
+    EndOnShutdownBody, EndOnShutdownFuture, EndStreamsOnShutdown, EndStreamsOnShutdownService,
+    ShutdownSignal,
 };
 
 /// File descriptors kept for everything but client connections: the
