@@ -173,9 +173,21 @@ impl Transcoder {
             {
                 Err(RestError::payload_too_large(limit))
             }
-            Err(error) => Err(RestError::bad_request(format!(
-                "cannot read the request body: {error}"
-            ))),
+            // The server's body limits (byte budget, read timeout, client
+            // abort) fail the body with a `tonic::Status`; answer with its
+            // code so a busy server says 429, not "bad request".
+            Err(error) => {
+                let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*error);
+                while let Some(cause) = source {
+                    if let Some(status) = cause.downcast_ref::<tonic::Status>() {
+                        return Err(RestError::from_code(status.code(), status.message()));
+                    }
+                    source = cause.source();
+                }
+                Err(RestError::bad_request(format!(
+                    "cannot read the request body: {error}"
+                )))
+            }
         }
     }
 
