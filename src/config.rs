@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// How often the health service probes the database.
     pub health_probe_interval: std::time::Duration,
+    /// Connection and request-body bounds of the accept loop.
+    pub connections: crate::serve::Settings,
     /// The longest any call may take; a client's shorter `grpc-timeout`
     /// wins. Past it the call is `DEADLINE_EXCEEDED`.
     pub call_timeout: std::time::Duration,
@@ -48,6 +50,7 @@ impl ServerConfig {
             max_request_bytes: Self::DEFAULT_MAX_REQUEST_BYTES,
             health_probe_interval: std::time::Duration::from_secs(2),
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
+            connections: crate::serve::Settings::default(),
         }
     }
 }

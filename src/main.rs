@@ -1,5 +1,6 @@
 //! The `roster` command: `serve` (the default), `migrate`, `init`, `version`.
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -7,6 +8,7 @@ use roster::config::{LogFormat, ServerConfig};
 use roster::domain::system::{
     BootstrapCaller, Initialization, initialize_system, replace_root_key,
 };
+use roster::serve::Settings;
 use roster::server::Application;
 use roster::store::Store;
 
@@ -38,6 +40,31 @@ struct Cli {
     /// grpc-timeout wins.
     #[arg(long, env = "ROSTER_CALL_TIMEOUT_SECS", default_value_t = ServerConfig::DEFAULT_CALL_TIMEOUT.as_secs(), global = true)]
     call_timeout_secs: u64,
+    /// Open client connections at most; more are closed at once, with a log line.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = Settings::default().max_connections, global = true)]
+    max_connections: usize,
+    /// Seconds an HTTP/1.1 client has to send its request headers.
+    #[arg(long, env = "ROSTER_HEADER_READ_TIMEOUT_SECS", default_value_t = Settings::default().header_read_timeout.as_secs(), global = true)]
+    header_read_timeout_secs: u64,
+    /// Seconds a client has to send a whole request body.
+    #[arg(long, env = "ROSTER_BODY_READ_TIMEOUT_SECS", default_value_t = Settings::default().body_read_timeout.as_secs(), global = true)]
+    body_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no call in flight.
+    #[arg(long, env = "ROSTER_IDLE_TIMEOUT_SECS", default_value_t = Settings::default().idle_timeout.as_secs(), global = true)]
+    idle_timeout_secs: u64,
+    /// Seconds between HTTP/2 keep-alive pings; an unanswered ping closes the connection.
+    #[arg(long, env = "ROSTER_KEEP_ALIVE_INTERVAL_SECS", default_value_t = Settings::default().keep_alive_interval.as_secs(), global = true)]
+    keep_alive_interval_secs: u64,
+    /// Seconds in-flight calls may take to finish after SIGTERM before the process exits anyway.
+    #[arg(long, env = "ROSTER_DRAIN_TIMEOUT_SECS", default_value_t = Settings::default().drain_timeout.as_secs(), global = true)]
+    drain_timeout_secs: u64,
+    /// Largest request message or body, in bytes, on every service.
+    #[arg(long, env = "ROSTER_MAX_REQUEST_BYTES", default_value_t = ServerConfig::DEFAULT_MAX_REQUEST_BYTES, global = true)]
+    max_request_bytes: usize,
+    /// Request-body bytes in flight across all connections, in MiB; beyond
+    /// it calls are RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ROSTER_REQUEST_BUDGET_MIB", default_value_t = Settings::default().request_bytes_budget / (1024 * 1024), global = true)]
+    request_budget_mib: usize,
 }
 
 impl Cli {
@@ -83,7 +110,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let mut config = ServerConfig::new(cli.listen, database_url);
             config.cors_origins = cli.cors_origins;
-            config.call_timeout = std::time::Duration::from_secs(cli.call_timeout_secs);
+            config.call_timeout = Duration::from_secs(cli.call_timeout_secs);
+            config.max_request_bytes = cli.max_request_bytes;
+            config.connections = Settings {
+                max_connections: cli.max_connections,
+                header_read_timeout: Duration::from_secs(cli.header_read_timeout_secs),
+                body_read_timeout: Duration::from_secs(cli.body_read_timeout_secs),
+                idle_timeout: Duration::from_secs(cli.idle_timeout_secs),
+                keep_alive_interval: Duration::from_secs(cli.keep_alive_interval_secs),
+                drain_timeout: Duration::from_secs(cli.drain_timeout_secs),
+                request_bytes_budget: cli.request_budget_mib.saturating_mul(1024 * 1024),
+                ..Settings::default()
+            };
             let application = Application::build(config).await?;
             tracing::info!(address = %application.local_addr()?, "roster serving gRPC, gRPC-Web and REST");
             application.run_until(shutdown_signal()).await?;

@@ -21,7 +21,6 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
@@ -42,6 +41,7 @@ use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
 use crate::proto::goodmem::v1::user_service_server::UserServiceServer;
 use crate::readiness::{Readiness, ReadinessState};
+use crate::serve::{BoundedBodyLayer, EndStreamsOnShutdown, ShutdownSignal};
 use crate::store::{Backend, Store};
 use crate::telemetry::exposition::metrics_response;
 use crate::telemetry::metrics::{Metrics, MetricsLayer, Protocol};
@@ -70,6 +70,9 @@ const CAPABILITIES: &[&str] = &[
     "metrics",
 ];
 
+/// Between NOT_SERVING and ending the streams that would report it.
+const STREAM_END_GRACE: Duration = Duration::from_millis(100);
+
 /// Headers the REST gateway passes on to the gRPC call.
 const FORWARDED_HEADERS: &[&str] = &["authorization", "x-api-key", "x-request-id"];
 
@@ -89,6 +92,9 @@ struct Shared {
     metrics: Arc<Metrics>,
     methods: Arc<MethodTable>,
     setup_code: SetupCode,
+    /// Fired when the drain begins: ends response streams (Health/Watch,
+    /// reflection) so they do not hold the process open.
+    end_streams: ShutdownSignal,
     /// The full routes, once the database is connected and migrated.
     routes: OnceLock<Router>,
     /// The routes served until then.
@@ -129,7 +135,14 @@ impl Application {
         );
         let readiness = Readiness::new();
         let metrics = Arc::new(Metrics::new());
-        let starting = starting_routes(&config, health_routes.clone(), &readiness, &metrics)?;
+        let end_streams = ShutdownSignal::new();
+        let starting = starting_routes(
+            &config,
+            health_routes.clone(),
+            &readiness,
+            &metrics,
+            &end_streams,
+        )?;
         let shared = Arc::new(Shared {
             readiness,
             health,
@@ -137,6 +150,7 @@ impl Application {
             metrics,
             methods,
             setup_code: SetupCode::generate(),
+            end_streams,
             routes: OnceLock::new(),
             starting,
         });
@@ -176,28 +190,31 @@ impl Application {
             shared,
         } = self;
         let bring_up = tokio::spawn(bring_up(config.clone(), shared.clone()));
-        let dispatch = Router::new().fallback_service(Dispatch {
-            shared: shared.clone(),
-        });
-        let service = dispatch.into_make_service_with_connect_info::<SocketAddr>();
-        // Small gRPC and REST responses must not wait for Nagle's algorithm.
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
+        let settings = config.connections.clone();
+        let service = tower::ServiceBuilder::new()
+            .layer(BoundedBodyLayer::new(
+                settings.request_bytes_budget,
+                settings.body_read_timeout,
+            ))
+            .service(Dispatch {
+                shared: shared.clone(),
+            });
         let draining = shared.clone();
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                draining.readiness.set(ReadinessState::ShuttingDown);
-                for service in HEALTH_SERVICES {
-                    draining
-                        .health
-                        .set_service_status(*service, ServingStatus::NotServing)
-                        .await;
-                }
-            })
+        let begin_drain = async move {
+            shutdown.await;
+            tracing::info!("shutting down: health is NOT_SERVING, draining calls");
+            draining.readiness.set(ReadinessState::ShuttingDown);
+            for service in HEALTH_SERVICES {
+                draining
+                    .health
+                    .set_service_status(*service, ServingStatus::NotServing)
+                    .await;
+            }
+            // Let Health/Watch streams deliver NOT_SERVING before they end.
+            tokio::time::sleep(STREAM_END_GRACE).await;
+            draining.end_streams.trigger();
+        };
+        let served = crate::serve::serve(listener, service, settings, begin_drain)
             .await
             .context("server failed");
         bring_up.abort();
@@ -312,8 +329,14 @@ fn starting_routes(
     health_routes: Router,
     readiness: &Readiness,
     metrics: &Arc<Metrics>,
+    end_streams: &ShutdownSignal,
 ) -> anyhow::Result<Router> {
-    let grpc = health_routes.layer(tonic_web::GrpcWebLayer::new());
+    let grpc = health_routes
+        .layer(EndStreamsOnShutdown::new(
+            end_streams.clone(),
+            |path: &str| path.ends_with("/Watch"),
+        ))
+        .layer(tonic_web::GrpcWebLayer::new());
     Ok(probe_routes(readiness, metrics)
         .merge(grpc)
         .fallback(|request: Request<Body>| async move { unavailable_while_starting(&request) })
@@ -406,6 +429,12 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         shared.methods.clone(),
         config.call_timeout,
     ));
+    let methods = shared.methods.clone();
+    let is_streaming = move |path: &str| {
+        methods
+            .get(path)
+            .is_some_and(|method| method.kind.streams_responses())
+    };
     let metered_grpc = tonic::service::Routes::new(user_service)
         .add_service(system_service)
         .add_service(reflection_v1)
@@ -413,6 +442,10 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         .prepare()
         .into_axum_router()
         .merge(shared.health_routes.clone())
+        .layer(EndStreamsOnShutdown::new(
+            shared.end_streams.clone(),
+            is_streaming,
+        ))
         .layer(tower::util::MapResponseLayer::new(
             crate::api::framing::reclassify_malformed_requests,
         ))

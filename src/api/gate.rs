@@ -52,8 +52,9 @@ impl GateRules {
     /// When a call that starts now must be over: the client's
     /// `grpc-timeout` if shorter than the longest deadline.
     fn deadline_for(&self, headers: &http::HeaderMap) -> CallDeadline {
-        let allowed = client_timeout(headers)
-            .map_or(self.longest_deadline, |asked| asked.min(self.longest_deadline));
+        let allowed = client_timeout(headers).map_or(self.longest_deadline, |asked| {
+            asked.min(self.longest_deadline)
+        });
         CallDeadline(Instant::now() + allowed)
     }
 

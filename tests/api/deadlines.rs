@@ -32,7 +32,11 @@ async fn a_client_deadline_cuts_a_call_stuck_behind_a_lock() {
     let status = app.users().await.get_user(request).await.unwrap_err();
 
     assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -62,7 +66,15 @@ async fn the_server_call_timeout_bounds_calls_without_a_client_deadline() {
         .await
         .unwrap();
 
-    assert_eq!(over_grpc.code(), tonic::Code::DeadlineExceeded, "{over_grpc:?}");
+    assert_eq!(
+        over_grpc.code(),
+        tonic::Code::DeadlineExceeded,
+        "{over_grpc:?}"
+    );
     assert_eq!(over_rest.status(), 504);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
