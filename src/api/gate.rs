@@ -25,6 +25,7 @@ use super::call_origin::CallOrigin;
 use super::methods::MethodTable;
 use crate::auth::Authenticator;
 use crate::domain::principal::Principal;
+use crate::serve::ClientAborted;
 
 /// What the gate needs, shared by every call.
 #[derive(Debug)]
@@ -158,6 +159,7 @@ where
             Some(deadline) => *deadline,
             None => rules.deadline_for(request.headers()),
         };
+        let aborted = request.extensions().get::<ClientAborted>().cloned();
         Box::pin(async move {
             let call = async {
                 let (mut parts, body) = request.into_parts();
@@ -174,10 +176,16 @@ where
                 }
                 inner.call(Request::from_parts(parts, body)).await
             };
-            match tokio::time::timeout_at(deadline.0, call).await {
+            let response = match tokio::time::timeout_at(deadline.0, call).await {
                 Ok(response) => response,
                 Err(_elapsed) => Ok(deadline.exceeded().into_http()),
+            };
+            // Whatever tonic made of a body the client aborted, the call's
+            // outcome is the client's cancellation.
+            if aborted.is_some_and(|aborted| aborted.happened()) {
+                return Ok(tonic::Status::cancelled("client cancelled the request").into_http());
             }
+            response
         })
     }
 }

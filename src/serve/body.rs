@@ -3,6 +3,7 @@
 //! can pin memory (bodies that never end) and keep requests open forever.
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -70,12 +71,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // GETs and other empty bodies hold nothing: no timer, no budget.
+        if http_body::Body::is_end_stream(request.body()) {
+            return self.inner.call(request);
+        }
+        let aborted = ClientAborted::default();
+        request.extensions_mut().insert(aborted.clone());
         let request = request.map(|body| {
-            // GETs and other empty bodies hold nothing: no timer, no budget.
-            if http_body::Body::is_end_stream(&body) {
-                return body;
-            }
             Body::new(BoundedBody {
                 inner: body,
                 deadline: tokio::time::sleep(self.layer.read_timeout),
@@ -85,9 +88,24 @@ where
                     bytes: 0,
                 },
                 failed: false,
+                aborted,
             })
         });
         self.inner.call(request)
+    }
+}
+
+/// Put in the request extensions of every call with a body: whether the
+/// client aborted that body. tonic reads an aborted request body as a
+/// complete one and then answers a unary call "missing request message";
+/// whoever records the call's outcome asks this instead.
+#[derive(Clone, Debug, Default)]
+pub struct ClientAborted(Arc<AtomicBool>);
+
+impl ClientAborted {
+    /// Whether the client aborted the request body.
+    pub fn happened(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -101,6 +119,7 @@ pin_project_lite::pin_project! {
         reservation: Reservation,
         // After an error the body is over: readers must not see more data.
         failed: bool,
+        aborted: ClientAborted,
     }
 }
 
@@ -131,6 +150,7 @@ impl http_body::Body for BoundedBody {
             Poll::Ready(Some(Ok(frame))) => frame,
             Poll::Ready(Some(Err(error))) => {
                 *this.failed = true;
+                this.aborted.0.store(true, Ordering::Relaxed);
                 tracing::debug!(%error, "request body failed");
                 let status = tonic::Status::cancelled("client cancelled the request");
                 return Poll::Ready(Some(Err(Box::new(status))));

@@ -37,7 +37,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use body::{BoundedBodyLayer, BoundedBodyService};
+pub use body::{BoundedBodyLayer, BoundedBodyService, ClientAborted};
 pub use shutdown::{
     EndOnShutdownBody, EndOnShutdownFuture, EndStreamsOnShutdown, EndStreamsOnShutdownService,
     ShutdownSignal,

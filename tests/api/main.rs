@@ -14,6 +14,7 @@ mod deadlines;
 mod deny_by_default;
 mod first_start;
 mod get_user;
+mod lifecycle;
 mod observability;
 mod protocols;
 mod rest;
