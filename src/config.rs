@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// How often the health service probes the database.
     pub health_probe_interval: std::time::Duration,
+    /// Database statement bounds.
+    pub store: crate::store::StoreSettings,
     /// Connection and request-body bounds of the accept loop.
     pub connections: crate::serve::Settings,
     /// The longest any call may take; a client's shorter `grpc-timeout`
@@ -51,6 +53,7 @@ impl ServerConfig {
             health_probe_interval: std::time::Duration::from_secs(2),
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
             connections: crate::serve::Settings::default(),
+            store: crate::store::StoreSettings::default(),
         }
     }
 }

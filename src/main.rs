@@ -10,7 +10,7 @@ use roster::domain::system::{
 };
 use roster::serve::Settings;
 use roster::server::Application;
-use roster::store::Store;
+use roster::store::{Store, StoreSettings};
 
 /// Roster: users, roles and credentials over gRPC, gRPC-Web and REST on one port.
 #[derive(Debug, Parser)]
@@ -40,6 +40,9 @@ struct Cli {
     /// grpc-timeout wins.
     #[arg(long, env = "ROSTER_CALL_TIMEOUT_SECS", default_value_t = ServerConfig::DEFAULT_CALL_TIMEOUT.as_secs(), global = true)]
     call_timeout_secs: u64,
+    /// Seconds one database statement may run or wait for a lock.
+    #[arg(long, env = "ROSTER_STATEMENT_TIMEOUT_SECS", default_value_t = StoreSettings::default().statement_timeout.as_secs(), global = true)]
+    statement_timeout_secs: u64,
     /// Open client connections at most; more are closed at once, with a log line.
     #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = Settings::default().max_connections, global = true)]
     max_connections: usize,
@@ -112,6 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.cors_origins = cli.cors_origins;
             config.call_timeout = Duration::from_secs(cli.call_timeout_secs);
             config.max_request_bytes = cli.max_request_bytes;
+            config.store.statement_timeout = Duration::from_secs(cli.statement_timeout_secs);
             config.connections = Settings {
                 max_connections: cli.max_connections,
                 header_read_timeout: Duration::from_secs(cli.header_read_timeout_secs),

@@ -42,7 +42,7 @@ use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
 use crate::proto::goodmem::v1::user_service_server::UserServiceServer;
 use crate::readiness::{Readiness, ReadinessState};
 use crate::serve::{BoundedBodyLayer, EndStreamsOnShutdown, ShutdownSignal};
-use crate::store::{Backend, Store};
+use crate::store::{Backend, SchemaStatus, Store};
 use crate::telemetry::exposition::metrics_response;
 use crate::telemetry::metrics::{Metrics, MetricsLayer, Protocol};
 use crate::telemetry::request_id::RequestIdLayer;
@@ -69,6 +69,10 @@ const CAPABILITIES: &[&str] = &[
     "openapi",
     "metrics",
 ];
+
+/// Connection retries at start: doubling from the first to the last.
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const LAST_RETRY: Duration = Duration::from_secs(30);
 
 /// Between NOT_SERVING and ending the streams that would report it.
 const STREAM_END_GRACE: Duration = Duration::from_millis(100);
@@ -230,16 +234,28 @@ impl Application {
 /// store only if it ever stops, which it does not: the task is aborted at
 /// shutdown.
 async fn bring_up(config: ServerConfig, shared: Arc<Shared>) -> Option<Store> {
+    let mut backoff = FIRST_RETRY;
     let store = loop {
-        match Store::open(&config.database_url).await {
+        match Store::open_with(&config.database_url, &config.store).await {
             Ok(store) => break store,
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), "database not ready; retrying");
+                // Up to a quarter more, so replicas started together spread out.
+                let jitter = backoff.mul_f64(rand::random::<f64>() / 4.0);
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    retry_in_ms = (backoff + jitter).as_millis() as u64,
+                    "database not ready; not serving calls yet"
+                );
                 shared.readiness.set(ReadinessState::DatabaseUnreachable);
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(backoff + jitter).await;
+                backoff = (backoff * 2).min(LAST_RETRY);
             }
         }
     };
+    let pools = store.clone();
+    shared
+        .metrics
+        .set_pool_stats_source(Box::new(move || pools.pool_stats()));
     let routes = match full_routes(&config, store.clone(), &shared) {
         Ok(routes) => routes,
         Err(error) => {
@@ -266,10 +282,10 @@ async fn bring_up(config: ServerConfig, shared: Arc<Shared>) -> Option<Store> {
 async fn probe_database(store: Store, shared: &Shared, interval: Duration) {
     let mut last = None;
     loop {
-        let state = if store.ping().await {
-            ReadinessState::Ready
-        } else {
-            ReadinessState::DatabaseUnreachable
+        let state = match store.schema_status().await {
+            SchemaStatus::Current => ReadinessState::Ready,
+            SchemaStatus::Mismatch => ReadinessState::SchemaMismatch,
+            SchemaStatus::Unreachable => ReadinessState::DatabaseUnreachable,
         };
         if shared.readiness.get() == ReadinessState::ShuttingDown {
             return;

@@ -120,17 +120,12 @@ mod tests {
     #[tokio::test]
     async fn every_bad_credential_gets_the_same_answer() {
         let token = RawToken::generate();
-        let cases: [(&str, Box<dyn FnOnce(&mut PresentedCredential)>); 4] = [
-            ("revoked", Box::new(|c| c.revoked_at = Some(NOW))),
-            ("expired", Box::new(|c| c.expires_at = Some(NOW))),
-            (
-                "archived owner",
-                Box::new(|c| c.owner.state = UserState::Archived),
-            ),
-            (
-                "deleted owner",
-                Box::new(|c| c.owner.deleted_at = Some(NOW)),
-            ),
+        type Spoil = fn(&mut PresentedCredential);
+        let cases: [(&str, Spoil); 4] = [
+            ("revoked", |c| c.revoked_at = Some(NOW)),
+            ("expired", |c| c.expires_at = Some(NOW)),
+            ("archived owner", |c| c.owner.state = UserState::Archived),
+            ("deleted owner", |c| c.owner.deleted_at = Some(NOW)),
         ];
         for (case, change) in cases {
             let credentials = directory(&token, change);

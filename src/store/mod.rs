@@ -13,6 +13,8 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait as _;
 
+pub use crate::telemetry::metrics::PoolStats;
+
 pub mod credentials;
 pub mod entity;
 mod errors;
@@ -71,20 +73,60 @@ pub struct Store {
     sqlite_reads: Option<Arc<sqlite_reads::SqliteReads>>,
 }
 
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How a store bounds the database's time.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    /// The longest one statement may run, or wait for a lock, before the
+    /// database cancels it (PostgreSQL `statement_timeout`/`lock_timeout`,
+    /// MySQL `innodb_lock_wait_timeout` and the statement time limit,
+    /// SQLite's busy timeout). Callers see `DEADLINE_EXCEEDED`.
+    pub statement_timeout: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Whether the database holds the schema this binary expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaStatus {
+    /// Every migration of this binary is applied, and no other.
+    Current,
+    /// The database answers, but its migrations differ (say, it was
+    /// recreated without them).
+    Mismatch,
+    /// The database does not answer.
+    Unreachable,
+}
+
 const SQLITE_READERS: u32 = 4;
 const SERVER_POOL_SIZE: u32 = 16;
 
 impl Store {
-    /// Connects, and runs pending migrations.
+    /// Connects with default settings, and runs pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let store = Self::connect(url).await?;
+        Self::open_with(url, &StoreSettings::default()).await
+    }
+
+    /// Connects, and runs pending migrations.
+    pub async fn open_with(url: &str, settings: &StoreSettings) -> anyhow::Result<Self> {
+        let store = Self::connect_with(url, settings).await?;
         store.migrate().await?;
         Ok(store)
     }
 
-    /// Connects without migrating.
+    /// Connects with default settings, without migrating.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, &StoreSettings::default()).await
+    }
+
+    /// Connects without migrating.
+    pub async fn connect_with(url: &str, settings: &StoreSettings) -> anyhow::Result<Self> {
+        let statement_timeout = settings.statement_timeout;
         let backend = Backend::of_url(url)?;
         let connect = |options: ConnectOptions| async move {
             Database::connect(options)
@@ -93,7 +135,7 @@ impl Store {
         };
         match backend {
             Backend::Sqlite => {
-                let writer = connect(sqlite_options(url, 1, false)).await?;
+                let writer = connect(sqlite_options(url, 1, false, statement_timeout)).await?;
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 // An in-memory database exists per connection: readers would
                 // see another, empty one.
@@ -105,7 +147,8 @@ impl Store {
                         .get_filename()
                         .to_owned();
                     (
-                        connect(sqlite_options(url, SQLITE_READERS, true)).await?,
+                        connect(sqlite_options(url, SQLITE_READERS, true, statement_timeout))
+                            .await?,
                         Some(Arc::new(sqlite_reads::SqliteReads::new(&file))),
                     )
                 };
@@ -124,6 +167,7 @@ impl Store {
                     .connect_timeout(Duration::from_secs(5))
                     .acquire_timeout(Duration::from_secs(5))
                     .sqlx_logging(false);
+                bound_statements(&mut options, statement_timeout);
                 let pool = connect(options).await?;
                 Ok(Self {
                     writer: pool.clone(),
@@ -209,6 +253,65 @@ impl Store {
         self.writer.begin_with_options(options).await
     }
 
+    /// Whether the database answers with the migrations this binary has,
+    /// all of them and no others. Cheap: one aggregate over the migration
+    /// table, bounded to two seconds.
+    pub async fn schema_status(&self) -> SchemaStatus {
+        if !self.ping().await {
+            return SchemaStatus::Unreachable;
+        }
+        let expected = migration::Migrator::migrations();
+        let expected_last = expected
+            .last()
+            .map(|migration| migration.name().to_owned())
+            .unwrap_or_default();
+        let backend: DbBackend = self.reader.get_database_backend();
+        let probe = Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS applied, MAX(version) AS last FROM seaql_migrations",
+        );
+        let row = tokio::time::timeout(Duration::from_secs(2), self.reader.query_one_raw(probe))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        let Some(row) = row else {
+            return SchemaStatus::Mismatch;
+        };
+        let applied: i64 = row.try_get("", "applied").unwrap_or(-1);
+        let last: Option<String> = row.try_get("", "last").unwrap_or(None);
+        let current = usize::try_from(applied).is_ok_and(|applied| applied == expected.len())
+            && last.as_deref() == Some(expected_last.as_str());
+        if current {
+            SchemaStatus::Current
+        } else {
+            SchemaStatus::Mismatch
+        }
+    }
+
+    /// The state of each connection pool, for the metrics.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        fn stats<DB: sea_orm::sqlx::Database>(
+            pool: &'static str,
+            sqlx_pool: &sea_orm::sqlx::Pool<DB>,
+        ) -> PoolStats {
+            PoolStats {
+                pool,
+                connections: sqlx_pool.size(),
+                idle_connections: u32::try_from(sqlx_pool.num_idle()).unwrap_or(u32::MAX),
+                max_connections: sqlx_pool.options().get_max_connections(),
+            }
+        }
+        match self.backend {
+            Backend::Sqlite => vec![
+                stats("writer", self.writer.get_sqlite_connection_pool()),
+                stats("reader", self.reader.get_sqlite_connection_pool()),
+            ],
+            Backend::Postgres => vec![stats("main", self.writer.get_postgres_connection_pool())],
+            Backend::MySql => vec![stats("main", self.writer.get_mysql_connection_pool())],
+        }
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         let backend: DbBackend = self.reader.get_database_backend();
@@ -225,7 +328,54 @@ impl Store {
     }
 }
 
-fn sqlite_options(url: &str, connections: u32, read_only: bool) -> ConnectOptions {
+/// Every pooled session of a server database gets the statement bounds.
+fn bound_statements(options: &mut ConnectOptions, timeout: Duration) {
+    let millis = timeout.as_millis().max(1);
+    options.map_sqlx_postgres_opts(move |postgres| {
+        postgres.options([
+            ("statement_timeout", format!("{millis}ms")),
+            ("lock_timeout", format!("{millis}ms")),
+        ])
+    });
+    let seconds = timeout.as_secs().max(1);
+    options.map_sqlx_mysql_pool_opts(move |pool| {
+        pool.after_connect(move |connection, _metadata| {
+            Box::pin(async move {
+                use sea_orm::sqlx::{AssertSqlSafe, Executor as _};
+                // Row locks, then metadata locks (LOCK TABLES, DDL).
+                connection
+                    .execute(AssertSqlSafe(format!(
+                        "SET SESSION innodb_lock_wait_timeout = {seconds}, \
+                         lock_wait_timeout = {seconds}"
+                    )))
+                    .await?;
+                // MariaDB calls the statement limit max_statement_time
+                // (seconds), MySQL max_execution_time (milliseconds, reads
+                // only); each refuses the other's, so try both.
+                let mariadb = connection
+                    .execute(AssertSqlSafe(format!(
+                        "SET SESSION max_statement_time = {seconds}"
+                    )))
+                    .await;
+                if mariadb.is_err() {
+                    let _ = connection
+                        .execute(AssertSqlSafe(format!(
+                            "SET SESSION max_execution_time = {millis}"
+                        )))
+                        .await;
+                }
+                Ok(())
+            })
+        })
+    });
+}
+
+fn sqlite_options(
+    url: &str,
+    connections: u32,
+    read_only: bool,
+    busy_timeout: Duration,
+) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(connections)
@@ -238,7 +388,7 @@ fn sqlite_options(url: &str, connections: u32, read_only: bool) -> ConnectOption
                 .journal_mode(SqliteJournalMode::Wal)
                 // WAL with NORMAL never corrupts; a power cut may lose the last commits only.
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
                 .read_only(read_only)
         });

@@ -88,6 +88,9 @@ async fn two_processes_on_one_postgres_yield_exactly_one_key() {
     let first = ServerProcess::start(&database.url);
     let second = ServerProcess::start(&database.url);
     let addresses = [first.address.clone(), second.address.clone()];
+    for address in &addresses {
+        wait_until_ready(address).await;
+    }
 
     let calls = (0..20).map(|index| {
         let address = addresses[index % 2].clone();
@@ -123,6 +126,20 @@ async fn two_processes_on_one_postgres_yield_exactly_one_key() {
         .await
         .unwrap();
     assert_eq!((credentials, users), (1, 1));
+}
+
+/// Polls `/readyz`: the port answers before the database is connected.
+async fn wait_until_ready(address: &str) {
+    for _ in 0..200 {
+        let ready = reqwest::get(format!("http://{address}/readyz"))
+            .await
+            .is_ok_and(|response| response.status() == 200);
+        if ready {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{address} never became ready");
 }
 
 /// The real `roster` binary, serving on a port it picked itself.

@@ -17,4 +17,5 @@ mod get_user;
 mod lifecycle;
 mod observability;
 mod protocols;
+mod resilience;
 mod rest;

@@ -172,6 +172,7 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
     let Some(app) = TestApp::spawn(Backend::Postgres).await else {
         return;
     };
+    let (root_key, _) = app.initialize().await;
     let mut health = health_client(&app).await;
     let admin_url = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap();
     let admin = sea_orm::Database::connect(admin_url.as_str())
@@ -192,9 +193,17 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
         .send()
         .await
         .unwrap();
+    let call = app
+        .users()
+        .await
+        .get_user(bearer(pb::GetUserRequest::default(), &root_key))
+        .await
+        .unwrap_err();
 
     assert_eq!(status, ServingStatus::NotServing);
     assert_eq!(readyz.status(), 503);
+    // Clients retry UNAVAILABLE; INTERNAL would read as a server bug.
+    assert_eq!(call.code(), tonic::Code::Unavailable, "{call:?}");
 }
 
 #[tokio::test]

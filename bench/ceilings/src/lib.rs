@@ -1,16 +1,18 @@
 //! Shared pieces of the benchmark binaries: the target user as the real
-//! server would answer it, and serving a router exactly the way `roster`
-//! does (`axum::serve` over a `TcpListener`, HTTP/1.1 and h2c on one port,
-//! connect info attached).
+//! server would answer it, and serving a router the bare framework's way
+//! (`axum::serve` over a `TcpListener`, HTTP/1.1 and h2c on one port,
+//! connect info attached). Roster serves through its own accept loop
+//! (`roster::serve`); its cost counts against roster, not the ceilings.
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::serve::ListenerExt as _;
+use roster::domain::ports::UserDirectory as _;
 use roster::domain::user::UserId;
+use roster::domain::users::UserLookup;
 use roster::proto::goodmem::v1 as pb;
 use roster::store::Store;
-use roster::store::users::{self, UserLookup};
 use tokio::net::TcpListener;
 
 /// Loads user `id` from the database at `database_url` and converts it to
@@ -19,7 +21,7 @@ pub async fn load_user(database_url: &str, id: uuid::Uuid) -> anyhow::Result<pb:
     // `connect`, not `open`: the benchmark database is already migrated and
     // a ceiling must not write to it.
     let store = Store::connect(database_url).await?;
-    let found = users::find(&store, &UserLookup::Id(UserId(id)), false).await;
+    let found = store.find_user(&UserLookup::Id(UserId(id)), false).await;
     store.close().await;
     let user = found
         .map_err(|error| anyhow::anyhow!("cannot read user {id}: {error}"))?

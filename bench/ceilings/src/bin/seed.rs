@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use roster::domain::clock::EpochMillis;
-use roster::domain::system::{Initialization, initialize_system};
-use roster::domain::user::{Role, User, UserId, UserState};
+use roster::domain::system::{BootstrapCaller, Initialization, initialize_system};
+use roster::domain::user::{Email, Role, User, UserId, UserState, Username};
 use roster::proto::goodmem::v1 as pb;
 use roster::store::{Store, users};
 
@@ -76,7 +76,14 @@ async fn seed(database_url: &str, count: u64, batch: u64, meta: &PathBuf) -> any
     let Initialization::Performed {
         root_user_id,
         root_api_key,
-    } = initialize_system(&store).await?
+    } = initialize_system(
+        &store,
+        BootstrapCaller {
+            on_this_machine: true,
+            ..BootstrapCaller::default()
+        },
+    )
+    .await?
     else {
         anyhow::bail!("{database_url} is already initialized: seed a fresh database");
     };
@@ -124,8 +131,11 @@ fn bench_user(index: u64, creator: UserId) -> User {
     let team = TEAMS[usize::try_from(index % TEAMS.len() as u64).unwrap_or(0)];
     User {
         id: UserId::generate(),
-        email: format!("user{index:07}@example.com"),
-        username: format!("user{index:07}"),
+        email: Email::parse("email", &format!("user{index:07}@example.com"))
+            .expect("a valid email"),
+        username: Some(
+            Username::parse("username", &format!("user{index:07}")).expect("a valid username"),
+        ),
         display_name: format!("Benchmark User {index}"),
         role: Role::User,
         state: UserState::Normal,
