@@ -22,6 +22,7 @@ const API_FILES: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={PROTO_ROOT}");
+    declare_test_backends();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
 
     let mut compiler = protox::Compiler::new([PROTO_ROOT])?;
@@ -42,6 +43,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     record_build_facts();
     Ok(())
+}
+
+/// `cfg(roster_test_postgres)` and `cfg(roster_test_mysql)`: set when the
+/// test database URL is configured, or under CI (where a missing URL must
+/// fail, not be ignored). Tests of a backend without it are `#[ignore]`d, so
+/// a local run reports them as ignored instead of passing without running.
+fn declare_test_backends() {
+    let in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
+    for (cfg, variable) in [
+        ("roster_test_postgres", "ROSTER_TEST_POSTGRES_URL"),
+        ("roster_test_mysql", "ROSTER_TEST_MYSQL_URL"),
+    ] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        println!("cargo::rerun-if-env-changed={variable}");
+        let configured = std::env::var(variable).is_ok_and(|url| !url.is_empty());
+        if configured || in_ci {
+            println!("cargo::rustc-cfg={cfg}");
+        }
+    }
+    println!("cargo::rerun-if-env-changed=CI");
 }
 
 /// Build facts for `GetSystemInfo`; `unknown` outside a git checkout.
@@ -66,8 +87,43 @@ fn record_build_facts() {
                 .unwrap_or(0)
         });
     println!("cargo:rustc-env=ROSTER_BUILD_TIME={}", rfc3339_utc(seconds));
-    println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    // The commit changes when HEAD moves to another branch *and* when the
+    // current branch's ref moves (a commit, a pull); watch both, wherever
+    // git keeps them (a worktree's .git is a file pointing elsewhere).
+    for path in git_paths_naming_the_commit() {
+        println!("cargo:rerun-if-changed={path}");
+    }
+    // The build time is the time these sources were built: rerun with them.
+    for path in ["src", "Cargo.toml", "build.rs"] {
+        println!("cargo:rerun-if-changed={path}");
+    }
+}
+
+/// `HEAD`, the ref it points to, and `packed-refs`, as git resolves them.
+fn git_paths_naming_the_commit() -> Vec<String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .and_then(|output| String::from_utf8(output.stdout).ok())
+            .map(|text| text.trim().to_owned())
+    };
+    let mut paths = Vec::new();
+    if let Some(head) = git(&["rev-parse", "--git-path", "HEAD"]) {
+        paths.push(head);
+    }
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"])
+        && let Some(reference) = git(&["rev-parse", "--git-path", &branch])
+    {
+        paths.push(reference);
+    }
+    if let Some(packed) = git(&["rev-parse", "--git-path", "packed-refs"]) {
+        paths.push(packed);
+    }
+    paths
 }
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, after

@@ -1,84 +1,128 @@
 //! InitializeSystem: once, atomically, whatever the concurrency.
 use roster::proto::goodmem::v1 as pb;
 
-use crate::helpers::bearer;
+use crate::helpers::{TestApp, bearer};
 use crate::on_every_backend;
 
-on_every_backend! {
-    async fn first_call_creates_root_and_later_calls_report_it(app) {
-        let mut users = app.users().await;
+async fn first_call_creates_root_and_later_calls_report_it(app: TestApp) {
+    let mut users = app.users().await;
 
-        let first = users.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner();
-        let second = users.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner();
+    let first = users
+        .initialize_system(pb::InitializeSystemRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let second = users
+        .initialize_system(pb::InitializeSystemRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
 
-        assert!(!first.already_initialized);
-        assert!(first.root_api_key.starts_with("gm_"), "{}", first.root_api_key);
-        assert_eq!(first.user_id.len(), 16);
-        assert!(!first.message.is_empty());
-        assert!(second.already_initialized);
-        assert!(second.root_api_key.is_empty());
-        assert!(second.user_id.is_empty());
-        let root = users
-            .get_user(bearer(pb::GetUserRequest::default(), &first.root_api_key))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(root.user_id, first.user_id);
-        assert_eq!(root.role, pb::user::Role::Root as i32);
-        assert_eq!(root.created_by_id, first.user_id, "ROOT records itself as its creator");
-        assert_eq!(root.updated_by_id, first.user_id);
-        assert!(root.deleted_by_id.is_empty());
+    assert!(!first.already_initialized);
+    assert!(
+        first.root_api_key.starts_with("gm_"),
+        "{}",
+        first.root_api_key
+    );
+    assert_eq!(first.user_id.len(), 16);
+    assert!(!first.message.is_empty());
+    assert!(second.already_initialized);
+    assert!(second.root_api_key.is_empty());
+    assert!(second.user_id.is_empty());
+    let root = users
+        .get_user(bearer(pb::GetUserRequest::default(), &first.root_api_key))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(root.user_id, first.user_id);
+    assert_eq!(root.role, pb::user::Role::Root as i32);
+    assert_eq!(
+        root.created_by_id, first.user_id,
+        "ROOT records itself as its creator"
+    );
+    assert_eq!(root.updated_by_id, first.user_id);
+    assert!(root.deleted_by_id.is_empty());
+}
+
+async fn concurrent_calls_yield_exactly_one_key(app: TestApp) {
+    let calls = (0..16).map(|_| {
+        let base_url = app.base_url();
+        tokio::spawn(async move {
+            let mut client = pb::user_service_client::UserServiceClient::connect(base_url)
+                .await
+                .unwrap();
+            client
+                .initialize_system(pb::InitializeSystemRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+        })
+    });
+    let mut keys = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        let response = call.await.unwrap();
+        if !response.already_initialized {
+            keys.push(response.root_api_key);
+        }
     }
 
-    async fn concurrent_calls_yield_exactly_one_key(app) {
-        let calls = (0..16).map(|_| {
-            let base_url = app.base_url();
-            tokio::spawn(async move {
-                let mut client = pb::user_service_client::UserServiceClient::connect(base_url).await.unwrap();
-                client.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner()
-            })
-        });
-        let mut keys = Vec::new();
-        for call in calls.collect::<Vec<_>>() {
-            let response = call.await.unwrap();
-            if !response.already_initialized {
-                keys.push(response.root_api_key);
-            }
-        }
+    assert_eq!(keys.len(), 1, "exactly one call initializes");
+    let info = app
+        .system()
+        .await
+        .get_system_info(pb::GetSystemInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(info.initialized);
+}
 
-        assert_eq!(keys.len(), 1, "exactly one call initializes");
-        let info = app.system().await.get_system_info(pb::GetSystemInfoRequest {}).await.unwrap().into_inner();
-        assert!(info.initialized);
-    }
+async fn system_info_reports_version_backend_and_capabilities(app: TestApp) {
+    let mut system = app.system().await;
 
-    async fn system_info_reports_version_backend_and_capabilities(app) {
-        let mut system = app.system().await;
+    let before = system
+        .get_system_info(pb::GetSystemInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    app.initialize().await;
+    let after = system
+        .get_system_info(pb::GetSystemInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
 
-        let before = system.get_system_info(pb::GetSystemInfoRequest {}).await.unwrap().into_inner();
-        app.initialize().await;
-        let after = system.get_system_info(pb::GetSystemInfoRequest {}).await.unwrap().into_inner();
-
-        assert_eq!(before.version, env!("CARGO_PKG_VERSION"));
-        assert!(!before.initialized);
-        assert!(after.initialized);
-        assert!(!before.git_commit.is_empty());
-        assert!(before.build_time.ends_with('Z'), "{}", before.build_time);
-        assert_eq!(before.database_backend, app.store.backend().name());
-        for capability in ["grpc", "grpc-web", "grpc-health"] {
-            assert!(before.capabilities.iter().any(|offered| offered == capability), "{capability}");
-        }
+    assert_eq!(before.version, env!("CARGO_PKG_VERSION"));
+    assert!(!before.initialized);
+    assert!(after.initialized);
+    assert!(!before.git_commit.is_empty());
+    assert!(before.build_time.ends_with('Z'), "{}", before.build_time);
+    assert_eq!(before.database_backend, app.store.backend().name());
+    for capability in ["grpc", "grpc-web", "grpc-health"] {
+        assert!(
+            before
+                .capabilities
+                .iter()
+                .any(|offered| offered == capability),
+            "{capability}"
+        );
     }
 }
+on_every_backend!(
+    first_call_creates_root_and_later_calls_report_it,
+    concurrent_calls_yield_exactly_one_key,
+    system_info_reports_version_backend_and_capabilities
+);
 
 /// Two server processes sharing one PostgreSQL database, each receiving
 /// concurrent InitializeSystem calls: one key in total.
+#[cfg_attr(
+    not(roster_test_postgres),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_postgres_yield_exactly_one_key() {
-    let Some(database) =
-        crate::helpers::TestDatabase::create(crate::helpers::Backend::Postgres).await
-    else {
-        return;
-    };
+    let database = crate::helpers::TestDatabase::create(crate::helpers::Backend::Postgres).await;
     // Migrate first so the two processes race on bootstrap, not on DDL.
     roster::store::Store::open(&database.url)
         .await

@@ -13,7 +13,7 @@ fn roster(database_url: &str, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn init_prints_the_root_key_once() {
-    let database = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
 
     let first = roster(&database.url, &["init"]);
     let second = roster(&database.url, &["init"]);
@@ -28,7 +28,7 @@ async fn init_prints_the_root_key_once() {
 
 #[tokio::test]
 async fn migrate_and_version_succeed() {
-    let database = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
 
     let migrate = roster(&database.url, &["migrate"]);
     let version = roster(&database.url, &["version"]);

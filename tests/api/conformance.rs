@@ -30,7 +30,7 @@ async fn grpcurl_runs_the_reference_examples_as_written() {
     let Some(grpcurl) = external_tool("grpcurl") else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let address = app.authority();
 
     // grpcurl -plaintext -d '{}' localhost:8080 goodmem.v1.UserService/InitializeSystem
@@ -93,7 +93,7 @@ async fn grpcurl_errors_carry_code_and_field_details() {
     let Some(grpcurl) = external_tool("grpcurl") else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let address = app.authority();
     let header = format!("x-api-key: {root_key}");
@@ -143,7 +143,7 @@ async fn grpcurl_lists_and_describes_through_reflection() {
     let Some(grpcurl) = external_tool("grpcurl") else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let address = app.authority();
 
     let list = run(&grpcurl, &["-plaintext", &address, "list"]);
@@ -191,7 +191,7 @@ async fn buf_curl_calls_over_grpc_web_and_grpc() {
     let Some(buf) = external_tool("buf") else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let initialize_url = format!("{}/goodmem.v1.UserService/InitializeSystem", app.base_url());
     let get_user_url = format!("{}/goodmem.v1.UserService/GetUser", app.base_url());
     let info_url = format!("{}/goodmem.v1.SystemService/GetSystemInfo", app.base_url());
@@ -285,7 +285,7 @@ async fn a_python_client_generated_from_the_protos_works() {
     if !python_has("grpc_tools") {
         return;
     }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let generated = tempfile::tempdir().unwrap();
     let out = generated.path().display().to_string();
     let protos: Vec<String> = [
@@ -350,7 +350,7 @@ async fn the_goodmem_python_sdk_reads_users_over_rest() {
     if !python_has("goodmem") {
         return;
     }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, root_id) = app.initialize().await;
 
     let output = Command::new("python3")

@@ -61,7 +61,7 @@ async fn grpc_status(
 
 #[tokio::test]
 async fn every_method_not_declared_public_refuses_anonymous_grpc_and_grpc_web_calls() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let http2 = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()
@@ -168,7 +168,7 @@ fn templates_are_filled_with_ids() {
 
 #[tokio::test]
 async fn every_rest_binding_of_a_protected_method_is_401_without_credentials() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let table = method_table();
     let mut checked = 0;
 
@@ -205,7 +205,7 @@ async fn every_rest_binding_of_a_protected_method_is_401_without_credentials() {
 /// server wait for (and buffer) a body it will refuse.
 #[tokio::test]
 async fn anonymous_calls_are_refused_before_their_body_arrives() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let http2 = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()

@@ -31,7 +31,7 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
 
 #[tokio::test]
 async fn an_aborted_call_is_counted_as_cancelled() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let http2 = reqwest::Client::builder()
         .http2_prior_knowledge()
@@ -79,7 +79,7 @@ async fn an_aborted_call_is_counted_as_cancelled() {
 
 #[tokio::test]
 async fn idle_and_slow_connections_are_let_go() {
-    let database = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let app = TestApp::spawn_configured(database, |config| {
         config.connections.idle_timeout = Duration::from_millis(300);
         config.connections.header_read_timeout = Duration::from_millis(300);
@@ -104,7 +104,7 @@ async fn idle_and_slow_connections_are_let_go() {
 
 #[tokio::test]
 async fn connections_beyond_the_cap_are_closed_at_once() {
-    let database = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let app = TestApp::spawn_configured(database, |config| {
         config.connections.max_connections = 3;
     })
@@ -135,7 +135,7 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
 
 #[tokio::test]
 async fn healthz_stays_fast_while_a_thousand_idle_connections_are_held() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let mut held = Vec::new();
     for _ in 0..1030 {
         held.push(TcpStream::connect(app.address).await.unwrap());
@@ -160,7 +160,7 @@ async fn healthz_stays_fast_while_a_thousand_idle_connections_are_held() {
 
 #[tokio::test]
 async fn shutdown_turns_health_not_serving_then_ends_watch_streams() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let channel = tonic::transport::Channel::from_shared(app.base_url())
         .unwrap()
         .connect()
@@ -204,7 +204,7 @@ async fn shutdown_turns_health_not_serving_then_ends_watch_streams() {
 /// body) and HTTP/2 (a gRPC message): it exits within the drain timeout.
 #[tokio::test]
 async fn sigterm_exits_within_the_drain_timeout_with_half_sent_requests_open() {
-    let database = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
         .args([
             "serve",
@@ -290,14 +290,13 @@ async fn sigterm_exits_within_the_drain_timeout_with_half_sent_requests_open() {
 
 /// With the database unreachable at start, the port answers at once: alive,
 /// not ready, calls UNAVAILABLE; once the database appears, it serves.
+#[cfg_attr(
+    not(roster_test_postgres),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run"
+)]
 #[tokio::test]
 async fn the_server_waits_for_its_database_and_says_so() {
-    let Some(admin) = std::env::var("ROSTER_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        return;
-    };
+    let admin = std::env::var("ROSTER_TEST_POSTGRES_URL").expect("ROSTER_TEST_POSTGRES_URL is set");
     let name = format!("roster_t_{}", uuid::Uuid::new_v4().simple());
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     let listen = "127.0.0.1:0".parse().unwrap();

@@ -33,7 +33,7 @@ fn assert_contains_all(text: &str, expected: &[&str]) {
 
 #[tokio::test]
 async fn grpc_and_rest_calls_are_counted_by_method_type_code_and_protocol() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let rest = app
         .http()
@@ -71,7 +71,7 @@ async fn grpc_and_rest_calls_are_counted_by_method_type_code_and_protocol() {
 
 #[tokio::test]
 async fn a_method_outside_the_table_is_labelled_unknown() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let channel = tonic::transport::Channel::from_shared(app.base_url())
         .unwrap()
@@ -104,7 +104,7 @@ async fn a_method_outside_the_table_is_labelled_unknown() {
 
 #[tokio::test]
 async fn prometheus_text_by_default_and_openmetrics_when_accepted() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     app.initialize().await;
 
     let (text_type, text) = scrape(&app, None).await;
@@ -140,7 +140,7 @@ fn declared_families(text: &str, prefix: &str) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn every_metric_family_has_help_and_every_sample_a_family() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     app.initialize().await;
 
     let (_, text) = scrape(&app, None).await;
@@ -174,7 +174,7 @@ async fn promtool_accepts_the_text_format() {
     let Some(promtool) = external_tool("promtool") else {
         return;
     };
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     app.initialize().await;
     let (_, text) = scrape(&app, None).await;
 
@@ -198,7 +198,7 @@ async fn promtool_accepts_the_text_format() {
 
 #[tokio::test]
 async fn build_info_names_the_running_build() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
 
     let text = app.metrics_text().await;
 
@@ -213,7 +213,7 @@ async fn build_info_names_the_running_build() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn process_metrics_are_exposed() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
 
     let text = app.metrics_text().await;
 
@@ -233,7 +233,7 @@ async fn process_metrics_are_exposed() {
 
 #[tokio::test]
 async fn a_sent_request_id_is_echoed_over_rest_and_grpc() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
 
     let rest = app
         .http()
@@ -255,7 +255,7 @@ async fn a_sent_request_id_is_echoed_over_rest_and_grpc() {
 
 #[tokio::test]
 async fn a_missing_request_id_is_generated_over_rest_and_grpc() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
 
     let rest = app
         .http()

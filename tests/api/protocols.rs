@@ -60,22 +60,32 @@ async fn wait_for_overall_health(
     status
 }
 
-on_every_backend! {
-    async fn grpc_web_serves_the_same_calls_and_errors(app) {
-        let mut client = grpc_web_client(&app);
+async fn grpc_web_serves_the_same_calls_and_errors(app: TestApp) {
+    let mut client = grpc_web_client(&app);
 
-        let initialized = client.initialize_system(pb::InitializeSystemRequest::default()).await.unwrap().into_inner();
-        let me = client
-            .get_user(bearer(pb::GetUserRequest::default(), &initialized.root_api_key))
-            .await
-            .unwrap()
-            .into_inner();
-        let denied = client.get_user(pb::GetUserRequest::default()).await.unwrap_err();
+    let initialized = client
+        .initialize_system(pb::InitializeSystemRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let me = client
+        .get_user(bearer(
+            pb::GetUserRequest::default(),
+            &initialized.root_api_key,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let denied = client
+        .get_user(pb::GetUserRequest::default())
+        .await
+        .unwrap_err();
 
-        assert_eq!(me.user_id, initialized.user_id);
-        assert_eq!(denied.code(), tonic::Code::Unauthenticated);
-    }
+    assert_eq!(me.user_id, initialized.user_id);
+    assert_eq!(denied.code(), tonic::Code::Unauthenticated);
 }
+
+on_every_backend!(grpc_web_serves_the_same_calls_and_errors);
 
 /// gRPC-Web text encodes each frame separately, so padding may appear
 /// mid-stream: decode segment by segment, each ending after its `=` run.
@@ -100,7 +110,7 @@ fn decode_concatenated_base64(text: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn grpc_web_text_is_answered_in_text() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     // An empty GetSystemInfoRequest: flag 0, length 0.
     let frame = base64::engine::general_purpose::STANDARD.encode([0u8, 0, 0, 0, 0]);
 
@@ -134,7 +144,7 @@ async fn grpc_web_text_is_answered_in_text() {
 
 #[tokio::test]
 async fn health_is_serving_while_the_database_answers() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let mut health = health_client(&app).await;
 
     // The first probe runs as the server starts; wait for it.
@@ -167,11 +177,13 @@ async fn health_is_serving_while_the_database_answers() {
 
 /// PostgreSQL only: a server database can be taken away from under a
 /// running server, which is what this checks.
+#[cfg_attr(
+    not(roster_test_postgres),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_turns_not_serving_when_the_database_goes_away() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
-        return;
-    };
+    let app = TestApp::spawn(Backend::Postgres).await;
     let (root_key, _) = app.initialize().await;
     let mut health = health_client(&app).await;
     let admin_url = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap();
@@ -208,7 +220,7 @@ async fn health_turns_not_serving_when_the_database_goes_away() {
 
 #[tokio::test]
 async fn metrics_count_calls_by_method_protocol_and_code() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let mut users = app.users().await;
     users
         .initialize_system(pb::InitializeSystemRequest::default())
@@ -233,7 +245,7 @@ async fn metrics_count_calls_by_method_protocol_and_code() {
 
 #[tokio::test]
 async fn cors_preflight_allows_grpc_web_and_exposes_grpc_status() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
 
     let preflight = app
         .http()
@@ -272,9 +284,7 @@ async fn cors_preflight_allows_grpc_web_and_exposes_grpc_status() {
 
 #[tokio::test]
 async fn cors_can_be_restricted_to_listed_origins() {
-    let database = crate::helpers::TestDatabase::create(Backend::Sqlite)
-        .await
-        .unwrap();
+    let database = crate::helpers::TestDatabase::create(Backend::Sqlite).await;
     let app = TestApp::spawn_configured(database, |config| {
         config.cors_origins = vec!["https://good.example".to_owned()];
     })
@@ -307,7 +317,7 @@ async fn cors_can_be_restricted_to_listed_origins() {
 
 #[tokio::test]
 async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
 
     let http = app
@@ -357,7 +367,7 @@ async fn unknown_paths_are_404_and_unknown_methods_unimplemented() {
 
 #[tokio::test]
 async fn oversized_messages_are_refused() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let huge = pb::GetUserRequest {
         email: "a".repeat(2 * 1024 * 1024),
@@ -381,7 +391,7 @@ async fn oversized_messages_are_refused() {
 
 #[tokio::test]
 async fn shutdown_lets_in_flight_calls_finish_then_stops_serving() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let mut users = app.users().await;
     let address = app.base_url();
@@ -465,7 +475,7 @@ impl tonic::codec::Codec for RawBytesCodec {
 
 #[tokio::test]
 async fn malformed_protobuf_is_an_invalid_argument() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let channel = tonic::transport::Channel::from_shared(app.base_url())
         .unwrap()
@@ -496,7 +506,7 @@ async fn malformed_protobuf_is_an_invalid_argument() {
 
 #[tokio::test]
 async fn broken_grpc_framing_is_an_invalid_argument() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = app.initialize().await;
     let url = format!("{}/goodmem.v1.UserService/GetUser", app.base_url());
     let cases: [(&str, &str, Vec<u8>); 4] = [

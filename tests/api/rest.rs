@@ -38,220 +38,298 @@ async fn initialize_over_rest(app: &TestApp) -> (String, String) {
     )
 }
 
-on_every_backend! {
-    async fn system_init_and_info_over_rest(app) {
-        let url = format!("{}/v1/system/init", app.base_url());
+async fn system_init_and_info_over_rest(app: TestApp) {
+    let url = format!("{}/v1/system/init", app.base_url());
 
-        let (first_status, _, first) = call(app.http().post(&url)).await;
-        let (second_status, _, second) = call(app.http().post(&url).header("content-type", "application/json").body("{}")).await;
-        let (info_status, _, info) = call(app.http().get(format!("{}/v1/system/info", app.base_url()))).await;
+    let (first_status, _, first) = call(app.http().post(&url)).await;
+    let (second_status, _, second) = call(
+        app.http()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{}"),
+    )
+    .await;
+    let (info_status, _, info) =
+        call(app.http().get(format!("{}/v1/system/info", app.base_url()))).await;
 
-        assert_eq!((first_status, second_status, info_status), (200, 200, 200));
-        assert_eq!(first["alreadyInitialized"], false);
-        assert!(first["rootApiKey"].as_str().unwrap().starts_with("gm_"));
-        let user_id = first["userId"].as_str().unwrap();
-        assert_eq!(uuid::Uuid::parse_str(user_id).unwrap().to_string(), user_id, "canonical lowercase uuid text");
-        assert_eq!(second["alreadyInitialized"], true);
-        assert_eq!(second["rootApiKey"], "");
-        assert_eq!(second["userId"], Value::Null);
-        assert_eq!(info["initialized"], true);
-        assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
-        assert!(info["capabilities"].as_array().unwrap().contains(&Value::from("rest")));
-    }
-
-    async fn every_get_user_route_returns_the_goodmem_user_shape(app) {
-        let (root_key, _) = initialize_over_rest(&app).await;
-        let (alice, _) = app
-            .insert_user_full(Role::User, "alice", "First.Last+tag@example.com", None)
-            .await;
-        let id = alice.id.0.to_string();
-        let url_safe_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(alice.id.0.as_bytes());
-        let paths = [
-            format!("/v1/users/{id}"),
-            format!("/v1/users/{url_safe_id}"),
-            "/v1/users/email/first.last%2Btag%40example.com".to_owned(),
-            "/v1/users/email/First.Last+tag@example.com".to_owned(),
-            "/v1/users/username/ALICE".to_owned(),
-            format!("/api/v1/users/{id}"),
-            "/api/v1/users/alice".to_owned(),
-        ];
-
-        for path in paths {
-            let (status, headers, user) = call(
-                app.http().get(format!("{}{path}", app.base_url())).header("x-api-key", &root_key),
-            )
-            .await;
-
-            assert_eq!(status, 200, "{path}: {user}");
-            assert!(headers["content-type"].to_str().unwrap().starts_with("application/json"));
-            assert_eq!(user["userId"], id, "{path}");
-            assert_eq!(user["email"], "First.Last+tag@example.com");
-            assert_eq!(user["displayName"], "ALICE");
-            assert_eq!(user["username"], "alice");
-            assert_eq!(user["createdAt"], alice.created_at.0, "timestamps are epoch milliseconds");
-            assert_eq!(user["updatedAt"], alice.updated_at.0);
-            assert_eq!(user["name"], format!("users/{id}"));
-            assert_eq!(user["role"], "USER");
-            assert_eq!(user["state"], "NORMAL");
-            assert_eq!(user["labels"], serde_json::json!({"team": "core"}));
-            assert_eq!(user["deletedAt"], Value::Null);
-            assert_eq!(user["createdById"], id);
-            assert!(user.get("password").is_none(), "input-only fields are never returned");
-        }
-    }
-
-    async fn me_answers_bearer_and_api_key(app) {
-        let (root_key, root_id) = initialize_over_rest(&app).await;
-        let url = format!("{}/v1/users/me", app.base_url());
-
-        let (bearer_status, _, by_bearer) = call(app.http().get(&url).bearer_auth(&root_key)).await;
-        let (key_status, _, by_key) = call(app.http().get(&url).header("x-api-key", &root_key)).await;
-
-        assert_eq!((bearer_status, key_status), (200, 200));
-        assert_eq!(by_bearer["userId"], root_id);
-        assert_eq!(by_bearer, by_key);
-        assert_eq!(by_bearer["role"], "ROOT");
-    }
-
-    async fn include_deleted_is_read_from_the_query_in_either_spelling(app) {
-        let (root_key, _) = initialize_over_rest(&app).await;
-        let (carol, _) = app.insert_user(Role::User, "carol").await;
-        app.execute(&format!(
-            "UPDATE users SET deleted_at = 7, tombstone = '{}' WHERE id = {}",
-            carol.id, app.id_literal(carol.id)
-        )).await;
-        let url = format!("{}/v1/users/{}", app.base_url(), carol.id);
-
-        let (hidden, _, _) = call(app.http().get(&url).header("x-api-key", &root_key)).await;
-        let (snake, _, by_snake) = call(app.http().get(format!("{url}?include_deleted=true")).header("x-api-key", &root_key)).await;
-        let (camel, _, by_camel) = call(app.http().get(format!("{url}?includeDeleted=true")).header("x-api-key", &root_key)).await;
-
-        assert_eq!((hidden, snake, camel), (404, 200, 200));
-        assert_eq!(by_snake["deletedAt"], 7);
-        assert_eq!(by_snake, by_camel);
-    }
-
-    async fn grpc_errors_map_to_http_statuses_with_status_bodies(app) {
-        let (root_key, root_id) = initialize_over_rest(&app).await;
-        let (_, bob_key) = app.insert_user(Role::User, "bob").await;
-        let base = app.base_url();
-        let http = app.http();
-
-        let (unauthenticated, _, missing) = call(http.get(format!("{base}/v1/users/me"))).await;
-        let (bad_token, _, bad) = call(http.get(format!("{base}/v1/users/me")).bearer_auth("gm_nope")).await;
-        let (forbidden, _, denied) = call(http.get(format!("{base}/v1/users/{root_id}")).header("x-api-key", &bob_key)).await;
-        let (not_found, _, absent) = call(http.get(format!("{base}/v1/users/{}", uuid::Uuid::now_v7())).header("x-api-key", &root_key)).await;
-        let (invalid, _, malformed) = call(http.get(format!("{base}/v1/users/not-a-uuid")).header("x-api-key", &root_key)).await;
-        let (invalid_name, _, bad_name) = call(http.get(format!("{base}/api/v1/users/a%2Fb")).header("x-api-key", &root_key)).await;
-
-        assert_eq!(unauthenticated, 401);
-        assert!(assert_error(&missing, 16).contains("missing credentials"));
-        assert_eq!(bad_token, 401);
-        assert_error(&bad, 16);
-        assert_eq!(forbidden, 403);
-        assert!(assert_error(&denied, 7).contains("DISPLAY_USER_ANY"));
-        assert_eq!(not_found, 404);
-        assert_eq!(assert_error(&absent, 5), "user not found");
-        assert_eq!(invalid, 400);
-        assert!(assert_error(&malformed, 3).contains("user_id"));
-        assert_eq!(malformed["details"][0]["@type"], "type.googleapis.com/google.rpc.BadRequest");
-        assert_eq!(malformed["details"][0]["fieldViolations"][0]["field"], "user_id");
-        assert_eq!(invalid_name, 400, "{bad_name}");
-        assert_error(&bad_name, 3);
-    }
+    assert_eq!((first_status, second_status, info_status), (200, 200, 200));
+    assert_eq!(first["alreadyInitialized"], false);
+    assert!(first["rootApiKey"].as_str().unwrap().starts_with("gm_"));
+    let user_id = first["userId"].as_str().unwrap();
+    assert_eq!(
+        uuid::Uuid::parse_str(user_id).unwrap().to_string(),
+        user_id,
+        "canonical lowercase uuid text"
+    );
+    assert_eq!(second["alreadyInitialized"], true);
+    assert_eq!(second["rootApiKey"], "");
+    assert_eq!(second["userId"], Value::Null);
+    assert_eq!(info["initialized"], true);
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        info["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("rest"))
+    );
 }
 
-on_every_backend! {
-    async fn transport_errors_share_the_status_body_shape(app) {
-        let (root_key, _) = initialize_over_rest(&app).await;
-        let base = app.base_url();
-        let http = app.http();
+async fn every_get_user_route_returns_the_goodmem_user_shape(app: TestApp) {
+    let (root_key, _) = initialize_over_rest(&app).await;
+    let (alice, _) = app
+        .insert_user_full(Role::User, "alice", "First.Last+tag@example.com", None)
+        .await;
+    let id = alice.id.0.to_string();
+    let url_safe_id =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(alice.id.0.as_bytes());
+    let paths = [
+        format!("/v1/users/{id}"),
+        format!("/v1/users/{url_safe_id}"),
+        "/v1/users/email/first.last%2Btag%40example.com".to_owned(),
+        "/v1/users/email/First.Last+tag@example.com".to_owned(),
+        "/v1/users/username/ALICE".to_owned(),
+        format!("/api/v1/users/{id}"),
+        "/api/v1/users/alice".to_owned(),
+    ];
 
-        let (unknown_path, _, unknown) = call(http.get(format!("{base}/v2/nothing"))).await;
-        let (wrong_method, headers, wrong) = call(http.delete(format!("{base}/v1/users/me"))).await;
-        let (wrong_type, _, media) = call(
-            http.post(format!("{base}/v1/system/init"))
-                .header("content-type", "text/plain")
-                .body("{}"),
-        )
-        .await;
-        let (bad_json, _, syntax) = call(
-            http.post(format!("{base}/v1/system/init"))
-                .header("content-type", "application/json")
-                .body("{\n  \"x\": "),
-        )
-        .await;
-        let (unknown_field, _, field) = call(
-            http.post(format!("{base}/v1/system/init"))
-                .header("content-type", "application/json")
-                .body(r#"{"surprise": 1}"#),
-        )
-        .await;
-        let (unknown_query, _, query) = call(
-            http.get(format!("{base}/v1/users/me?colour=blue"))
+    for path in paths {
+        let (status, headers, user) = call(
+            app.http()
+                .get(format!("{}{path}", app.base_url()))
                 .header("x-api-key", &root_key),
         )
         .await;
-        let (wrong_type_query, _, typed) = call(
-            http.get(format!("{base}/v1/users/me?includeDeleted=maybe"))
-                .header("x-api-key", &root_key),
-        )
-        .await;
-        // Over HTTP/1.1 a server that refuses a body early closes the
-        // connection, and a client still uploading may see a broken pipe
-        // instead of the 413; HTTP/2 resets only the stream, so the answer
-        // always arrives.
-        let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
-        let too_big = "x".repeat(2 * 1024 * 1024);
-        let (oversized, _, size) = call(
-            h2.post(format!("{base}/v1/system/init"))
-                .header("content-type", "application/json")
-                .body(too_big),
-        )
-        .await;
 
-        assert_eq!(unknown_path, 404);
-        assert_error(&unknown, 5);
-        assert_eq!(wrong_method, 405);
-        assert_eq!(headers["allow"], "GET");
-        assert_error(&wrong, 12);
-        assert_eq!(wrong_type, 415);
-        assert_error(&media, 3);
-        assert_eq!(bad_json, 400);
-        assert!(assert_error(&syntax, 3).contains("line 2"), "{syntax}");
-        assert_eq!(unknown_field, 400);
-        assert!(assert_error(&field, 3).contains("surprise"), "{field}");
-        assert_eq!(unknown_query, 400);
-        assert!(assert_error(&query, 3).contains("colour"), "{query}");
-        assert_eq!(wrong_type_query, 400);
-        assert!(assert_error(&typed, 3).contains("include"), "{typed}");
-        assert_eq!(oversized, 413);
-        assert_error(&size, 8);
-    }
-
-    async fn responses_are_gzipped_when_accepted(app) {
-        let (root_key, _) = initialize_over_rest(&app).await;
-        // A client that does not decompress, so the encoding is visible.
-        let raw = reqwest::Client::builder().no_gzip().build().unwrap();
-
-        let response = raw
-            .get(format!("{}/v1/users/me", app.base_url()))
-            .header("x-api-key", &root_key)
-            .header("accept-encoding", "gzip")
-            .send()
-            .await
-            .unwrap();
-
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["content-encoding"], "gzip");
-        let compressed = response.bytes().await.unwrap();
-        assert_eq!(&compressed[..2], &[0x1f, 0x8b], "gzip magic");
+        assert_eq!(status, 200, "{path}: {user}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+        assert_eq!(user["userId"], id, "{path}");
+        assert_eq!(user["email"], "First.Last+tag@example.com");
+        assert_eq!(user["displayName"], "ALICE");
+        assert_eq!(user["username"], "alice");
+        assert_eq!(
+            user["createdAt"], alice.created_at.0,
+            "timestamps are epoch milliseconds"
+        );
+        assert_eq!(user["updatedAt"], alice.updated_at.0);
+        assert_eq!(user["name"], format!("users/{id}"));
+        assert_eq!(user["role"], "USER");
+        assert_eq!(user["state"], "NORMAL");
+        assert_eq!(user["labels"], serde_json::json!({"team": "core"}));
+        assert_eq!(user["deletedAt"], Value::Null);
+        assert_eq!(user["createdById"], id);
+        assert!(
+            user.get("password").is_none(),
+            "input-only fields are never returned"
+        );
     }
 }
+
+async fn me_answers_bearer_and_api_key(app: TestApp) {
+    let (root_key, root_id) = initialize_over_rest(&app).await;
+    let url = format!("{}/v1/users/me", app.base_url());
+
+    let (bearer_status, _, by_bearer) = call(app.http().get(&url).bearer_auth(&root_key)).await;
+    let (key_status, _, by_key) = call(app.http().get(&url).header("x-api-key", &root_key)).await;
+
+    assert_eq!((bearer_status, key_status), (200, 200));
+    assert_eq!(by_bearer["userId"], root_id);
+    assert_eq!(by_bearer, by_key);
+    assert_eq!(by_bearer["role"], "ROOT");
+}
+
+async fn include_deleted_is_read_from_the_query_in_either_spelling(app: TestApp) {
+    let (root_key, _) = initialize_over_rest(&app).await;
+    let (carol, _) = app.insert_user(Role::User, "carol").await;
+    app.execute(&format!(
+        "UPDATE users SET deleted_at = 7, tombstone = '{}' WHERE id = {}",
+        carol.id,
+        app.id_literal(carol.id)
+    ))
+    .await;
+    let url = format!("{}/v1/users/{}", app.base_url(), carol.id);
+
+    let (hidden, _, _) = call(app.http().get(&url).header("x-api-key", &root_key)).await;
+    let (snake, _, by_snake) = call(
+        app.http()
+            .get(format!("{url}?include_deleted=true"))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+    let (camel, _, by_camel) = call(
+        app.http()
+            .get(format!("{url}?includeDeleted=true"))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+
+    assert_eq!((hidden, snake, camel), (404, 200, 200));
+    assert_eq!(by_snake["deletedAt"], 7);
+    assert_eq!(by_snake, by_camel);
+}
+
+async fn grpc_errors_map_to_http_statuses_with_status_bodies(app: TestApp) {
+    let (root_key, root_id) = initialize_over_rest(&app).await;
+    let (_, bob_key) = app.insert_user(Role::User, "bob").await;
+    let base = app.base_url();
+    let http = app.http();
+
+    let (unauthenticated, _, missing) = call(http.get(format!("{base}/v1/users/me"))).await;
+    let (bad_token, _, bad) = call(
+        http.get(format!("{base}/v1/users/me"))
+            .bearer_auth("gm_nope"),
+    )
+    .await;
+    let (forbidden, _, denied) = call(
+        http.get(format!("{base}/v1/users/{root_id}"))
+            .header("x-api-key", &bob_key),
+    )
+    .await;
+    let (not_found, _, absent) = call(
+        http.get(format!("{base}/v1/users/{}", uuid::Uuid::now_v7()))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+    let (invalid, _, malformed) = call(
+        http.get(format!("{base}/v1/users/not-a-uuid"))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+    let (invalid_name, _, bad_name) = call(
+        http.get(format!("{base}/api/v1/users/a%2Fb"))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+
+    assert_eq!(unauthenticated, 401);
+    assert!(assert_error(&missing, 16).contains("missing credentials"));
+    assert_eq!(bad_token, 401);
+    assert_error(&bad, 16);
+    assert_eq!(forbidden, 403);
+    assert!(assert_error(&denied, 7).contains("DISPLAY_USER_ANY"));
+    assert_eq!(not_found, 404);
+    assert_eq!(assert_error(&absent, 5), "user not found");
+    assert_eq!(invalid, 400);
+    assert!(assert_error(&malformed, 3).contains("user_id"));
+    assert_eq!(
+        malformed["details"][0]["@type"],
+        "type.googleapis.com/google.rpc.BadRequest"
+    );
+    assert_eq!(
+        malformed["details"][0]["fieldViolations"][0]["field"],
+        "user_id"
+    );
+    assert_eq!(invalid_name, 400, "{bad_name}");
+    assert_error(&bad_name, 3);
+}
+on_every_backend!(
+    system_init_and_info_over_rest,
+    every_get_user_route_returns_the_goodmem_user_shape,
+    me_answers_bearer_and_api_key,
+    include_deleted_is_read_from_the_query_in_either_spelling,
+    grpc_errors_map_to_http_statuses_with_status_bodies
+);
+
+async fn transport_errors_share_the_status_body_shape(app: TestApp) {
+    let (root_key, _) = initialize_over_rest(&app).await;
+    let base = app.base_url();
+    let http = app.http();
+
+    let (unknown_path, _, unknown) = call(http.get(format!("{base}/v2/nothing"))).await;
+    let (wrong_method, headers, wrong) = call(http.delete(format!("{base}/v1/users/me"))).await;
+    let (wrong_type, _, media) = call(
+        http.post(format!("{base}/v1/system/init"))
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    let (bad_json, _, syntax) = call(
+        http.post(format!("{base}/v1/system/init"))
+            .header("content-type", "application/json")
+            .body("{\n  \"x\": "),
+    )
+    .await;
+    let (unknown_field, _, field) = call(
+        http.post(format!("{base}/v1/system/init"))
+            .header("content-type", "application/json")
+            .body(r#"{"surprise": 1}"#),
+    )
+    .await;
+    let (unknown_query, _, query) = call(
+        http.get(format!("{base}/v1/users/me?colour=blue"))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+    let (wrong_type_query, _, typed) = call(
+        http.get(format!("{base}/v1/users/me?includeDeleted=maybe"))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+    // Over HTTP/1.1 a server that refuses a body early closes the
+    // connection, and a client still uploading may see a broken pipe
+    // instead of the 413; HTTP/2 resets only the stream, so the answer
+    // always arrives.
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let too_big = "x".repeat(2 * 1024 * 1024);
+    let (oversized, _, size) = call(
+        h2.post(format!("{base}/v1/system/init"))
+            .header("content-type", "application/json")
+            .body(too_big),
+    )
+    .await;
+
+    assert_eq!(unknown_path, 404);
+    assert_error(&unknown, 5);
+    assert_eq!(wrong_method, 405);
+    assert_eq!(headers["allow"], "GET");
+    assert_error(&wrong, 12);
+    assert_eq!(wrong_type, 415);
+    assert_error(&media, 3);
+    assert_eq!(bad_json, 400);
+    assert!(assert_error(&syntax, 3).contains("line 2"), "{syntax}");
+    assert_eq!(unknown_field, 400);
+    assert!(assert_error(&field, 3).contains("surprise"), "{field}");
+    assert_eq!(unknown_query, 400);
+    assert!(assert_error(&query, 3).contains("colour"), "{query}");
+    assert_eq!(wrong_type_query, 400);
+    assert!(assert_error(&typed, 3).contains("include"), "{typed}");
+    assert_eq!(oversized, 413);
+    assert_error(&size, 8);
+}
+
+async fn responses_are_gzipped_when_accepted(app: TestApp) {
+    let (root_key, _) = initialize_over_rest(&app).await;
+    // A client that does not decompress, so the encoding is visible.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+
+    let response = raw
+        .get(format!("{}/v1/users/me", app.base_url()))
+        .header("x-api-key", &root_key)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = response.bytes().await.unwrap();
+    assert_eq!(&compressed[..2], &[0x1f, 0x8b], "gzip magic");
+}
+on_every_backend!(
+    transport_errors_share_the_status_body_shape,
+    responses_are_gzipped_when_accepted
+);
 
 #[tokio::test]
 async fn rest_calls_are_metered_as_rest() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
     let (root_key, _) = initialize_over_rest(&app).await;
     call(
         app.http()
@@ -272,7 +350,7 @@ async fn rest_calls_are_metered_as_rest() {
 
 #[tokio::test]
 async fn openapi_document_describes_the_routes_and_validates() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
 
     let (status, _, document) =
         call(app.http().get(format!("{}/openapi.json", app.base_url()))).await;
@@ -321,7 +399,7 @@ async fn openapi_document_describes_the_routes_and_validates() {
 
 #[tokio::test]
 async fn cors_preflight_covers_rest_routes() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Backend::Sqlite).await;
 
     let preflight = app
         .http()
