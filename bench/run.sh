@@ -115,6 +115,11 @@ start() {
 
 # shellcheck disable=SC2086 # ROSTER_WRAPPER is meant to split into words
 start ROSTER $ROSTER_WRAPPER "$BIN/roster" serve --listen 127.0.0.1:0 --database-url "$DB_URL" --log-format json
+# The port answers before the database is connected: wait until ready.
+for _ in $(seq 1 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$ROSTER_ADDR/readyz")" = 200 ] && break
+    sleep 0.1
+done
 NODELAY_FLAG=()
 [ "$CEILING_NODELAY" = 1 ] || NODELAY_FLAG=(--no-tcp-nodelay)
 start TONIC "$BIN/bare-tonic" --listen 127.0.0.1:0 --database-url "$DB_URL" \
@@ -374,10 +379,13 @@ PARTS=(
     'h2::codec::framed_read::FramedRead<T> as futures_core::stream::Stream>::poll_next|socket reads + HTTP/2 frame decoding'
     'tower_http::cors::Cors<S> as tower_service::Service|CORS layer (call)'
     'tonic_web::service::GrpcWebService<S> as tower_service::Service|gRPC-Web layer (call)'
-    'roster::telemetry::metrics::MetricsService<S> as tower_service::Service<.*>>::call::\{\{closure|metrics layer'
+    'roster::telemetry::metrics::MeteredFuture<F> as core::future::future::Future>::poll|metrics layer (incl. what it wraps)'
+    'roster::telemetry::access_log|access log line'
+    'roster::serve::body::BoundedBody|request-body bounds'
+    'roster::api::gate::Gate<S> as tower_service::Service|gate: deadline + authentication (call)'
     'roster_gateway::transcode::Transcoder::render_reply|REST: response proto -> JSON'
     'prost_reflect::dynamic::DynamicMessage::decode|REST: decode the reply as a DynamicMessage'
-    'UserServiceApi as roster::proto::goodmem::v1::user_service_server::UserService>::get_user|GetUser handler (auth + lookup + conversion)'
+    'UserServiceApi as roster::proto::goodmem::v1::user_service_server::UserService>::get_user|GetUser handler (lookup + conversion)'
     'roster::auth::authenticator::Authenticator::authenticate|authentication'
     'roster::store::sqlite_reads::SqliteReads::credential_with_owner|SQLite read: credential + owner'
     'roster::store::sqlite_reads::SqliteReads::user\b|SQLite read: user'

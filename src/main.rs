@@ -100,9 +100,20 @@ enum Command {
     Version,
 }
 
+/// jemalloc, with a background thread that returns freed pages to the
+/// system: after a burst of large requests glibc's malloc kept most of the
+/// peak resident (bench/memory.py).
+#[cfg(all(unix, not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     roster::telemetry::logging::init(cli.log_format);
+    #[cfg(all(unix, not(target_env = "msvc")))]
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::debug!(%error, "jemalloc background purging unavailable");
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(run(cli))
 }

@@ -95,7 +95,7 @@ impl Default for Settings {
             keep_alive_timeout: Duration::from_secs(10),
             max_concurrent_streams: 200,
             drain_timeout: Duration::from_secs(10),
-            request_bytes_budget: 64 * 1024 * 1024,
+            request_bytes_budget: 16 * 1024 * 1024,
             body_read_timeout: Duration::from_secs(30),
         }
     }
