@@ -99,6 +99,8 @@ struct Shared {
     /// Fired when the drain begins: ends response streams (Health/Watch,
     /// reflection) so they do not hold the process open.
     end_streams: ShutdownSignal,
+    /// The database, once connected and migrated.
+    store: OnceLock<Store>,
     /// The full routes, once the database is connected and migrated.
     routes: OnceLock<Router>,
     /// The routes served until then.
@@ -155,6 +157,7 @@ impl Application {
             methods,
             setup_code: SetupCode::generate(),
             end_streams,
+            store: OnceLock::new(),
             routes: OnceLock::new(),
             starting,
         });
@@ -222,18 +225,16 @@ impl Application {
             .await
             .context("server failed");
         bring_up.abort();
-        if let Ok(Some(store)) = bring_up.await {
-            store.close().await;
+        if let Some(store) = shared.store.get() {
+            store.clone().close().await;
         }
         served
     }
 }
 
 /// Connects (retrying with backoff), migrates, installs the full routes and
-/// then watches the database for as long as the server runs. Returns the
-/// store only if it ever stops, which it does not: the task is aborted at
-/// shutdown.
-async fn bring_up(config: ServerConfig, shared: Arc<Shared>) -> Option<Store> {
+/// then watches the database until shutdown aborts it.
+async fn bring_up(config: ServerConfig, shared: Arc<Shared>) {
     let mut backoff = FIRST_RETRY;
     let store = loop {
         match Store::open_with(&config.database_url, &config.store).await {
@@ -256,11 +257,12 @@ async fn bring_up(config: ServerConfig, shared: Arc<Shared>) -> Option<Store> {
     shared
         .metrics
         .set_pool_stats_source(Box::new(move || pools.pool_stats()));
+    let _ = shared.store.set(store.clone());
     let routes = match full_routes(&config, store.clone(), &shared) {
         Ok(routes) => routes,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "cannot assemble the routes");
-            return Some(store);
+            return;
         }
     };
     let _ = shared.routes.set(routes);
@@ -274,7 +276,6 @@ async fn bring_up(config: ServerConfig, shared: Arc<Shared>) -> Option<Store> {
         Err(error) => tracing::warn!(%error, "cannot tell whether the system is initialized"),
     }
     probe_database(store, &shared, config.health_probe_interval).await;
-    None
 }
 
 /// Reports SERVING and ready while the database answers with the schema
