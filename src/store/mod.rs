@@ -94,7 +94,8 @@ impl Default for StoreSettings {
 /// Whether the database holds the schema this binary expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SchemaStatus {
-    /// Every migration of this binary is applied, and no other.
+    /// Every migration of this binary is applied (newer ones may be too:
+    /// a rolling deploy migrates before the old processes stop).
     Current,
     /// The database answers, but its migrations differ (say, it was
     /// recreated without them).
@@ -253,8 +254,8 @@ impl Store {
         self.writer.begin_with_options(options).await
     }
 
-    /// Whether the database answers with the migrations this binary has,
-    /// all of them and no others. Cheap: one aggregate over the migration
+    /// Whether the database answers with the migrations this binary has.
+    /// Cheap: one aggregate over the migration
     /// table, bounded to two seconds.
     pub async fn schema_status(&self) -> SchemaStatus {
         if !self.ping().await {
@@ -280,8 +281,11 @@ impl Store {
         };
         let applied: i64 = row.try_get("", "applied").unwrap_or(-1);
         let last: Option<String> = row.try_get("", "last").unwrap_or(None);
-        let current = usize::try_from(applied).is_ok_and(|applied| applied == expected.len())
-            && last.as_deref() == Some(expected_last.as_str());
+        // A newer binary may have migrated ahead during a rolling deploy;
+        // migrations are additive, so this one still serves. Names start
+        // with their date, so they compare in order.
+        let current = usize::try_from(applied).is_ok_and(|applied| applied >= expected.len())
+            && last.is_some_and(|last| last.as_str() >= expected_last.as_str());
         if current {
             SchemaStatus::Current
         } else {
