@@ -39,7 +39,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
     /// Full name of the bool field option marking bytes fields that hold a
-    /// UUID, e.g. `"goodmem.v1.uuid"`. `None` turns the UUID rule off.
+    /// UUID, e.g. `"example.v1.uuid"`. `None` turns the UUID rule off.
     pub uuid_field_option: Option<String>,
     /// Largest accepted request body in bytes; a larger one is answered 413.
     pub max_body_bytes: usize,
@@ -84,12 +84,6 @@ impl Default for GatewayConfig {
         }
     }
 }
-
-/// Marker inserted into the extensions of every in-process gRPC request the
-/// gateway makes, so the server (metrics, logs) can tell a transcoded REST
-/// call from a native gRPC one.
-#[derive(Clone, Copy, Debug)]
-pub struct Transcoded;
 
 /// A REST gateway built from a descriptor pool: the route table, the JSON
 /// codec and the pre-rendered OpenAPI document.

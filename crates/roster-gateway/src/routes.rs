@@ -403,7 +403,7 @@ fn implied_update_mask_field(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_pools::{goodmem_codec, goodmem_pool, library_codec, library_pool};
+    use crate::test_pools::{accounts_codec, accounts_pool, library_codec, library_pool};
 
     fn route_for<'t>(
         table: &'t RouteTable,
@@ -418,8 +418,8 @@ mod tests {
     }
 
     #[test]
-    fn goodmem_user_lookups_pick_the_most_specific_binding() {
-        let table = RouteTable::build(&goodmem_pool(), &goodmem_codec()).unwrap();
+    fn user_lookups_pick_the_most_specific_binding() {
+        let table = RouteTable::build(&accounts_pool(), &accounts_codec()).unwrap();
 
         let (me, values) = route_for(&table, Method::GET, "/v1/users/me").unwrap();
         assert_eq!(me.method.name(), "GetUser");
@@ -443,7 +443,10 @@ mod tests {
         let (by_name, values) = route_for(&table, Method::GET, "/api/v1/users/ada").unwrap();
         assert_eq!(by_name.binding_index, 4);
         assert_eq!(values, ["users/ada"]);
-        assert_eq!(by_name.grpc_uri.path(), "/goodmem.v1.UserService/GetUser");
+        assert_eq!(
+            by_name.grpc_uri.path(),
+            "/gatewaytest.v1.UserService/GetUser"
+        );
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Descriptor pools for unit tests, compiled from the real protos with protox.
+//! Descriptor pools for unit tests, compiled with protox from the crate's
+//! own test protos (`tests/proto`): the gateway is tested without any
+//! project's API.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -9,30 +11,22 @@ use crate::json::JsonCodec;
 
 fn compile(files: &[&str]) -> DescriptorPool {
     let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let includes = [crate_dir.join("tests/proto"), crate_dir.join("../../proto")];
-    let mut compiler = protox::Compiler::new(includes).expect("proto include paths exist");
+    let mut compiler =
+        protox::Compiler::new([crate_dir.join("tests/proto")]).expect("proto include paths exist");
     compiler.include_imports(true).include_source_info(true);
     compiler.open_files(files).expect("test protos compile");
     DescriptorPool::decode(compiler.encode_file_descriptor_set().as_slice())
         .expect("descriptor set decodes")
 }
 
-/// Every file of the goodmem.v1 API, plus the google.rpc error details.
-pub(crate) fn goodmem_pool() -> DescriptorPool {
+/// The test-only accounts API, plus the google.rpc error details.
+pub(crate) fn accounts_pool() -> DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let api_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto/goodmem/v1");
-        let mut files: Vec<String> = std::fs::read_dir(api_dir)
-            .expect("goodmem protos exist")
-            .filter_map(|entry| entry.ok())
-            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.ends_with(".proto"))
-            .map(|name| format!("goodmem/v1/{name}"))
-            .collect();
-        files.sort();
-        files.push("google/rpc/error_details.proto".to_owned());
-        let files: Vec<&str> = files.iter().map(String::as_str).collect();
-        compile(&files)
+        compile(&[
+            "gatewaytest/v1/accounts.proto",
+            "google/rpc/error_details.proto",
+        ])
     })
     .clone()
 }
@@ -49,10 +43,10 @@ pub(crate) fn library_pool() -> DescriptorPool {
     .clone()
 }
 
-pub(crate) fn goodmem_codec() -> Arc<JsonCodec> {
+pub(crate) fn accounts_codec() -> Arc<JsonCodec> {
     static CODEC: OnceLock<Arc<JsonCodec>> = OnceLock::new();
     Arc::clone(CODEC.get_or_init(|| {
-        Arc::new(JsonCodec::new(&goodmem_pool(), Some("goodmem.v1.uuid")).expect("codec builds"))
+        Arc::new(JsonCodec::new(&accounts_pool(), Some("gatewaytest.v1.id")).expect("codec builds"))
     }))
 }
 

@@ -14,7 +14,7 @@ use crate::json::{JsonCodec, Shape, ValuePlan, field_behavior};
 use crate::query::{apply_query, set_nested};
 use crate::routes::{BodyRule, Route, RouteMatch, RouteTable};
 use crate::template::RequestPath;
-use crate::{BoxError, GatewayConfig, Transcoded};
+use crate::{BoxError, GatewayConfig};
 
 /// Everything a request needs, shared by all requests.
 pub(crate) struct Transcoder {
@@ -111,8 +111,7 @@ impl Transcoder {
         }
 
         let frame = grpc_call::frame(&message).map_err(RestError::internal)?;
-        let mut extensions = std::mem::take(&mut parts.extensions);
-        extensions.insert(Transcoded);
+        let extensions = std::mem::take(&mut parts.extensions);
         let grpc_request = grpc_call::build_request(
             route.grpc_uri.clone(),
             frame,

@@ -1,4 +1,4 @@
-//! Property tests: any message of the goodmem API or the test library, sent
+//! Property tests: any message of the test accounts API or the test library, sent
 //! through JSON and back, is the same message.
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use prost_reflect::{DynamicMessage, MapKey, ReflectMessage as _, Value};
 
 use super::text::{MAX_DURATION_SECONDS, MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS};
 use super::{JsonCodec, Shape, ValuePlan, WellKnown, field_behavior};
-use crate::test_pools::{goodmem_codec, library_codec};
+use crate::test_pools::{accounts_codec, library_codec};
 
 /// How deep generated messages nest.
 const DEPTH: u32 = 3;
@@ -342,8 +342,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn goodmem_messages_survive_json(case in any_message_of(goodmem_codec(), "goodmem.v1")) {
-        let codec = goodmem_codec();
+    fn accounts_messages_survive_json(case in any_message_of(accounts_codec(), "gatewaytest.v1")) {
+        let codec = accounts_codec();
         round_trip(&codec, case.0, &case.1)?;
     }
 

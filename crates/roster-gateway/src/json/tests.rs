@@ -1,4 +1,4 @@
-//! The JSON rules on real descriptors: the goodmem API and the test library.
+//! The JSON rules on real descriptors: the test accounts API and the test library.
 
 use bytes::Bytes;
 use prost::Message as _;
@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::JsonCodec;
 use super::decode::JsonDecodeError;
-use crate::test_pools::{goodmem_codec, library_codec};
+use crate::test_pools::{accounts_codec, library_codec};
 
 const USER_UUID: &str = "0192f1a4-7c3e-7b1a-9c1d-2f3e4a5b6c7d";
 
@@ -57,8 +57,8 @@ fn uuid_bytes() -> Bytes {
 
 #[test]
 fn input_only_fields_are_never_printed() {
-    let codec = goodmem_codec();
-    let mut user = new_message(&codec, "goodmem.v1.User");
+    let codec = accounts_codec();
+    let mut user = new_message(&codec, "gatewaytest.v1.User");
     user.set_field_by_name("password", Value::String("hunter22".into()));
     user.set_field_by_name("email", Value::String("ada@example.com".into()));
 
@@ -70,8 +70,8 @@ fn input_only_fields_are_never_printed() {
 
 #[test]
 fn a_user_prints_every_field_with_uuid_text_and_millisecond_timestamps() {
-    let codec = goodmem_codec();
-    let mut user = new_message(&codec, "goodmem.v1.User");
+    let codec = accounts_codec();
+    let mut user = new_message(&codec, "gatewaytest.v1.User");
     user.set_field_by_name("user_id", Value::Bytes(uuid_bytes()));
     user.set_field_by_name("email", Value::String("ada@example.com".into()));
     user.set_field_by_name("display_name", Value::String("Ada".into()));
@@ -127,12 +127,12 @@ fn a_user_prints_every_field_with_uuid_text_and_millisecond_timestamps() {
 
 #[test]
 fn a_user_reads_both_spellings_uuid_forms_and_timestamp_forms() {
-    let codec = goodmem_codec();
+    let codec = accounts_codec();
     let base64_id =
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, uuid_bytes());
     let user = decode(
         &codec,
-        "goodmem.v1.User",
+        "gatewaytest.v1.User",
         json!({
             "user_id": base64_id,
             "displayName": "Ada",
@@ -195,10 +195,10 @@ fn a_user_reads_both_spellings_uuid_forms_and_timestamp_forms() {
 
 #[test]
 fn unknown_fields_are_named_with_their_location() {
-    let codec = goodmem_codec();
+    let codec = accounts_codec();
     let error = decode(
         &codec,
-        "goodmem.v1.User",
+        "gatewaytest.v1.User",
         json!({"email": "a@b.c", "foo": 1}),
     )
     .unwrap_err();
@@ -206,11 +206,11 @@ fn unknown_fields_are_named_with_their_location() {
     assert_eq!(error.field, "foo");
 
     let user_field = codec
-        .message(plan(&codec, "goodmem.v1.User"))
+        .message(plan(&codec, "gatewaytest.v1.User"))
         .field_by_name("labels")
         .unwrap()
         .1;
-    let mut user = new_message(&codec, "goodmem.v1.User");
+    let mut user = new_message(&codec, "gatewaytest.v1.User");
     let error = codec
         .decode_field_json(user_field, &json!(["not", "a", "map"]), &mut user, "user")
         .unwrap_err();
@@ -511,7 +511,7 @@ fn any_of_a_type_missing_from_the_pool_keeps_its_bytes() {
 
 #[test]
 fn error_details_render_as_typed_json() {
-    let codec = goodmem_codec();
+    let codec = accounts_codec();
     let bad_request = codec
         .message(plan(&codec, "google.rpc.BadRequest"))
         .descriptor
@@ -550,8 +550,8 @@ fn error_details_render_as_typed_json() {
 
 #[test]
 fn uuid_fields_holding_other_than_sixteen_bytes_print_base64() {
-    let codec = goodmem_codec();
-    let mut user = new_message(&codec, "goodmem.v1.User");
+    let codec = accounts_codec();
+    let mut user = new_message(&codec, "gatewaytest.v1.User");
     user.set_field_by_name("user_id", Value::Bytes(Bytes::from_static(&[1, 2, 3])));
     assert_eq!(encode(&codec, &user)["userId"], json!("AQID"));
 }

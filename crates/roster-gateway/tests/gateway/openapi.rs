@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use roster_gateway::{Gateway, GatewayConfig};
+use roster_gateway::Gateway;
 use serde_json::json;
 
 use crate::support::{TestApp, compile, config, library_pool};
@@ -246,25 +246,15 @@ fn the_library_document_passes_a_standard_validator() {
 }
 
 #[test]
-fn the_goodmem_document_passes_a_standard_validator() {
-    let api_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto/goodmem/v1");
-    let mut files: Vec<String> = std::fs::read_dir(api_dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|entry| format!("goodmem/v1/{}", entry.file_name().to_string_lossy()))
-        .filter(|name| name.ends_with(".proto"))
-        .collect();
-    files.sort();
-    files.push("google/rpc/error_details.proto".to_owned());
-    let files: Vec<&str> = files.iter().map(String::as_str).collect();
-    let config = GatewayConfig {
-        uuid_field_option: Some("goodmem.v1.uuid".to_owned()),
-        ..config()
-    };
-    let document = Gateway::new(compile(&files), config).unwrap().openapi();
+fn the_accounts_document_passes_a_standard_validator() {
+    let files = [
+        "gatewaytest/v1/accounts.proto",
+        "google/rpc/error_details.proto",
+    ];
+    let document = Gateway::new(compile(&files), config()).unwrap().openapi();
     assert!(document["paths"]["/v1/users/me"]["get"].is_object());
-    let user = &document["components"]["schemas"]["goodmem.v1.User"]["properties"];
+    let user = &document["components"]["schemas"]["gatewaytest.v1.User"]["properties"];
     assert_eq!(user["userId"]["format"], json!("uuid"));
     assert_eq!(user["createdAt"]["type"], json!(["integer", "null"]));
-    validate_with_standard_validator("goodmem", &document);
+    validate_with_standard_validator("accounts", &document);
 }

@@ -442,9 +442,73 @@ async fn headers_and_extensions_reach_the_grpc_call() {
     assert_eq!(call.headers["content-type"], "application/grpc");
     assert_eq!(call.headers["te"], "trailers");
     assert_eq!(call.version, http::Version::HTTP_2);
-    assert!(call.transcoded, "the Transcoded marker is set");
     assert_eq!(
         call.client_address,
         Some(ClientAddress("203.0.113.7:5555".to_owned()))
+    );
+}
+
+/// A preflight that refuses calls without `x-api-key` and tags the ones it
+/// admits, as a server's authentication would.
+#[derive(Debug)]
+struct KeyRequired;
+
+impl roster_gateway::Preflight for KeyRequired {
+    fn check<'a>(
+        &'a self,
+        grpc_path: &'a str,
+        request: &'a mut http::request::Parts,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::Status>> + Send + 'a>> {
+        Box::pin(async move {
+            if !request.headers.contains_key("x-api-key") {
+                return Err(tonic::Status::unauthenticated(format!(
+                    "{grpc_path} needs a key"
+                )));
+            }
+            request
+                .extensions
+                .insert(ClientAddress("admitted by preflight".to_owned()));
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_preflight_refuses_before_the_body_is_read_and_its_extensions_travel() {
+    let mut config = crate::support::config();
+    config.preflight = Some(std::sync::Arc::new(KeyRequired));
+    let app = TestApp::with_config(config);
+
+    // Not even JSON: a refusal must come from the preflight, not the body.
+    let refused = app
+        .send_json("POST", "/v1/shelves/s1/books", "{not json")
+        .await;
+    let mut admitted_request = request(
+        "POST",
+        "/v1/shelves/s1/books",
+        axum::body::Body::from(r#"{"title": "Dune"}"#),
+    );
+    admitted_request
+        .headers_mut()
+        .insert("x-api-key", "gm_key".parse().unwrap());
+    admitted_request
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    let admitted = app.send(admitted_request).await;
+
+    let body = refused.expect_error(401, 16);
+    assert!(
+        body["message"].as_str().unwrap().contains("needs a key"),
+        "{body}"
+    );
+    admitted.expect_ok();
+    assert_eq!(
+        app.call_count(),
+        1,
+        "only the admitted request reached the service"
+    );
+    assert_eq!(
+        app.last_call().client_address,
+        Some(ClientAddress("admitted by preflight".to_owned()))
     );
 }

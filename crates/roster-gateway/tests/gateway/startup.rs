@@ -25,7 +25,7 @@ message Thing {{ string name = 1; }}
 "#
     );
     std::fs::write(dir.join("things.proto"), source).unwrap();
-    let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/proto");
     let mut compiler = protox::Compiler::new([dir, proto_root]).unwrap();
     compiler.include_imports(true);
     compiler.open_files(["things.proto"]).unwrap();

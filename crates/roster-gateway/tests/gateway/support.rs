@@ -17,7 +17,7 @@ use prost::Message as _;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage as _, Value,
 };
-use roster_gateway::{Gateway, GatewayConfig, Transcoded};
+use roster_gateway::{Gateway, GatewayConfig};
 use tower::ServiceExt as _;
 
 /// Largest body the test gateway accepts.
@@ -25,8 +25,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 4096;
 
 pub(crate) fn compile(files: &[&str]) -> DescriptorPool {
     let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let includes = [crate_dir.join("tests/proto"), crate_dir.join("../../proto")];
-    let mut compiler = protox::Compiler::new(includes).expect("include paths exist");
+    let mut compiler =
+        protox::Compiler::new([crate_dir.join("tests/proto")]).expect("include paths exist");
     compiler.include_imports(true).include_source_info(true);
     compiler.open_files(files).expect("protos compile");
     DescriptorPool::decode(compiler.encode_file_descriptor_set().as_slice())
@@ -70,7 +70,6 @@ pub(crate) struct RecordedCall {
     pub(crate) path: String,
     pub(crate) version: http::Version,
     pub(crate) headers: HeaderMap,
-    pub(crate) transcoded: bool,
     pub(crate) client_address: Option<ClientAddress>,
     /// The request as prost-reflect's own proto3 JSON: an observer
     /// independent of the gateway's codec.
@@ -85,7 +84,11 @@ pub(crate) struct TestApp {
 
 impl TestApp {
     pub(crate) fn new() -> TestApp {
-        let gateway = Gateway::new(library_pool(), config()).expect("gateway builds");
+        TestApp::with_config(config())
+    }
+
+    pub(crate) fn with_config(config: GatewayConfig) -> TestApp {
+        let gateway = Gateway::new(library_pool(), config).expect("gateway builds");
         let calls = Arc::new(Mutex::new(Vec::new()));
         let echo = EchoService {
             pool: library_pool(),
@@ -223,7 +226,6 @@ impl EchoService {
             path,
             version: parts.version,
             headers: parts.headers.clone(),
-            transcoded: parts.extensions.get::<Transcoded>().is_some(),
             client_address: parts.extensions.get::<ClientAddress>().cloned(),
             request: serde_json::to_value(&input).expect("request serializes"),
         });
