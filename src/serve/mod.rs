@@ -9,7 +9,7 @@
 //! and time, [`EndStreamsOnShutdown`] ends long-lived response streams when
 //! the drain starts. Typical wiring:
 //!
-//! ```ignore
+//! ```text
 //! let signal = ShutdownSignal::new();
 //! let router = router
 //!     .layer(EndStreamsOnShutdown::new(signal.clone(), is_streaming))
