@@ -109,7 +109,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    roster::telemetry::logging::init(cli.log_format);
+    let _flush_logs_at_exit = roster::telemetry::logging::init(cli.log_format);
     #[cfg(all(unix, not(target_env = "msvc")))]
     if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
         tracing::debug!(%error, "jemalloc background purging unavailable");
