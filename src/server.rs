@@ -116,21 +116,9 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let methods = Arc::new(MethodTable::from_descriptor_sets(
-            &[
-                FILE_DESCRIPTOR_SET,
-                tonic_health::pb::FILE_DESCRIPTOR_SET,
-                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            ],
-            PUBLIC_INFRASTRUCTURE,
-        )?);
+        let methods = Arc::new(method_table()?);
         let (health, health_service) = tonic_health::server::health_reporter();
-        for service in HEALTH_SERVICES {
-            health
-                .set_service_status(*service, ServingStatus::NotServing)
-                .await;
-        }
+        report_health(&health, ServingStatus::NotServing).await;
         // One health service for the start-up routes and the full ones, so
         // the reporter's statuses reach both.
         // As tonic's `Routes` would mount it, minus the fallback that would
@@ -147,7 +135,7 @@ impl Application {
             health_routes.clone(),
             &readiness,
             &metrics,
-            &end_streams,
+            EndStreamsOnShutdown::new(end_streams.clone(), streaming_paths(&methods)),
         )?;
         let shared = Arc::new(Shared {
             readiness,
@@ -211,12 +199,7 @@ impl Application {
             shutdown.await;
             tracing::info!("shutting down: health is NOT_SERVING, draining calls");
             draining.readiness.set(ReadinessState::ShuttingDown);
-            for service in HEALTH_SERVICES {
-                draining
-                    .health
-                    .set_service_status(*service, ServingStatus::NotServing)
-                    .await;
-            }
+            report_health(&draining.health, ServingStatus::NotServing).await;
             // Let Health/Watch streams deliver NOT_SERVING before they end.
             tokio::time::sleep(STREAM_END_GRACE).await;
             draining.end_streams.trigger();
@@ -229,6 +212,38 @@ impl Application {
             store.clone().close().await;
         }
         served
+    }
+}
+
+/// Every RPC this server answers: our services, health and reflection.
+/// Tests walk the same table.
+pub fn method_table() -> anyhow::Result<MethodTable> {
+    MethodTable::from_descriptor_sets(
+        &[
+            FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+        PUBLIC_INFRASTRUCTURE,
+    )
+}
+
+/// Whether a request path is a method whose responses stream (and so must
+/// be ended when the drain begins).
+fn streaming_paths(methods: &Arc<MethodTable>) -> impl Fn(&str) -> bool + Send + Sync + 'static {
+    let methods = methods.clone();
+    move |path| {
+        methods
+            .get(path)
+            .is_some_and(|method| method.kind.streams_responses())
+    }
+}
+
+/// Sets every reported health service to `status`.
+async fn report_health(health: &HealthReporter, status: ServingStatus) {
+    for service in HEALTH_SERVICES {
+        health.set_service_status(*service, status).await;
     }
 }
 
@@ -301,9 +316,7 @@ async fn probe_database(store: Store, shared: &Shared, interval: Duration) {
             } else {
                 ServingStatus::NotServing
             };
-            for service in HEALTH_SERVICES {
-                shared.health.set_service_status(*service, status).await;
-            }
+            report_health(&shared.health, status).await;
             last = Some(state);
         }
         tokio::time::sleep(interval).await;
@@ -346,13 +359,10 @@ fn starting_routes(
     health_routes: Router,
     readiness: &Readiness,
     metrics: &Arc<Metrics>,
-    end_streams: &ShutdownSignal,
+    end_streams: EndStreamsOnShutdown,
 ) -> anyhow::Result<Router> {
     let grpc = health_routes
-        .layer(EndStreamsOnShutdown::new(
-            end_streams.clone(),
-            |path: &str| path.ends_with("/Watch"),
-        ))
+        .layer(end_streams)
         .layer(tonic_web::GrpcWebLayer::new());
     Ok(probe_routes(readiness, metrics)
         .merge(grpc)
@@ -446,12 +456,6 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         shared.methods.clone(),
         config.call_timeout,
     ));
-    let methods = shared.methods.clone();
-    let is_streaming = move |path: &str| {
-        methods
-            .get(path)
-            .is_some_and(|method| method.kind.streams_responses())
-    };
     let metered_grpc = tonic::service::Routes::new(user_service)
         .add_service(system_service)
         .add_service(reflection_v1)
@@ -461,7 +465,7 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         .merge(shared.health_routes.clone())
         .layer(EndStreamsOnShutdown::new(
             shared.end_streams.clone(),
-            is_streaming,
+            streaming_paths(&shared.methods),
         ))
         .layer(tower::util::MapResponseLayer::new(
             crate::api::framing::reclassify_malformed_requests,

@@ -44,9 +44,11 @@ async fn first_call_creates_root_and_later_calls_report_it(app: TestApp) {
     assert!(root.deleted_by_id.is_empty());
 }
 
-async fn concurrent_calls_yield_exactly_one_key(app: TestApp) {
-    let calls = (0..16).map(|_| {
-        let base_url = app.base_url();
+/// `calls` InitializeSystem calls at once, spread over `base_urls`; the root
+/// keys the initializing calls returned.
+async fn initialize_concurrently(base_urls: &[String], calls: usize) -> Vec<String> {
+    let calls = (0..calls).map(|index| {
+        let base_url = base_urls[index % base_urls.len()].clone();
         tokio::spawn(async move {
             let mut client = pb::user_service_client::UserServiceClient::connect(base_url)
                 .await
@@ -65,6 +67,11 @@ async fn concurrent_calls_yield_exactly_one_key(app: TestApp) {
             keys.push(response.root_api_key);
         }
     }
+    keys
+}
+
+async fn concurrent_calls_yield_exactly_one_key(app: TestApp) {
+    let keys = initialize_concurrently(&[app.base_url()], 16).await;
 
     assert_eq!(keys.len(), 1, "exactly one call initializes");
     let info = app
@@ -136,27 +143,8 @@ async fn two_processes_on_one_postgres_yield_exactly_one_key() {
         wait_until_ready(address).await;
     }
 
-    let calls = (0..20).map(|index| {
-        let address = addresses[index % 2].clone();
-        tokio::spawn(async move {
-            let mut client =
-                pb::user_service_client::UserServiceClient::connect(format!("http://{address}"))
-                    .await
-                    .unwrap();
-            client
-                .initialize_system(pb::InitializeSystemRequest::default())
-                .await
-                .unwrap()
-                .into_inner()
-        })
-    });
-    let mut keys = Vec::new();
-    for call in calls.collect::<Vec<_>>() {
-        let response = call.await.unwrap();
-        if !response.already_initialized {
-            keys.push(response.root_api_key);
-        }
-    }
+    let base_urls = addresses.map(|address| format!("http://{address}"));
+    let keys = initialize_concurrently(&base_urls, 20).await;
 
     assert_eq!(keys.len(), 1, "exactly one key across both processes");
     let store = roster::store::Store::connect(&database.url).await.unwrap();

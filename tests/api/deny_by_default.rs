@@ -8,12 +8,6 @@ use roster::api::methods::MethodTable;
 
 use crate::helpers::{Backend, TestApp};
 
-const PUBLIC_INFRASTRUCTURE: &[&str] = &[
-    "grpc.health.v1.Health",
-    "grpc.reflection.v1.ServerReflection",
-    "grpc.reflection.v1alpha.ServerReflection",
-];
-
 fn our_methods() -> Vec<MethodDescriptor> {
     let pool = DescriptorPool::decode(roster::proto::FILE_DESCRIPTOR_SET).unwrap();
     pool.services()
@@ -23,16 +17,7 @@ fn our_methods() -> Vec<MethodDescriptor> {
 }
 
 fn method_table() -> MethodTable {
-    MethodTable::from_descriptor_sets(
-        &[
-            roster::proto::FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ],
-        PUBLIC_INFRASTRUCTURE,
-    )
-    .unwrap()
+    roster::server::method_table().unwrap()
 }
 
 /// An empty message in a gRPC frame.
