@@ -32,12 +32,15 @@ use crate::api::ApiContext;
 use crate::api::gate::{GateLayer, GatePreflight, GateRules};
 use crate::api::methods::MethodTable;
 use crate::api::system_service::SystemServiceApi;
+use crate::api::auth_service::AuthServiceApi;
 use crate::api::user_service::UserServiceApi;
+use crate::domain::password::PasswordHasher;
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::domain::ports::SystemStore as _;
 use crate::domain::system::SetupCode;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::goodmem::v1::auth_service_server::AuthServiceServer;
 use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
 use crate::proto::goodmem::v1::user_service_server::UserServiceServer;
 use crate::readiness::{Readiness, ReadinessState};
@@ -48,7 +51,12 @@ use crate::telemetry::metrics::{Metrics, MetricsLayer, Protocol};
 use crate::telemetry::request_id::RequestIdLayer;
 
 /// Services whose health is reported, besides the overall `""`.
-const HEALTH_SERVICES: &[&str] = &["", "goodmem.v1.UserService", "goodmem.v1.SystemService"];
+const HEALTH_SERVICES: &[&str] = &[
+    "",
+    "goodmem.v1.UserService",
+    "goodmem.v1.SystemService",
+    "goodmem.v1.AuthService",
+];
 
 /// Infrastructure services answered without credentials. Their protos are
 /// not ours to annotate with `(goodmem.v1.public)`.
@@ -429,9 +437,12 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         store: store.clone(),
         capabilities,
         setup_code: shared.setup_code.clone(),
+        hasher: PasswordHasher::for_this_machine(),
     };
     let max_message = config.max_request_bytes;
     let user_service = UserServiceServer::new(UserServiceApi::new(context.clone()))
+        .max_decoding_message_size(max_message);
+    let auth_service = AuthServiceServer::new(AuthServiceApi::new(context.clone()))
         .max_decoding_message_size(max_message);
     let system_service = SystemServiceServer::new(SystemServiceApi::new(context))
         .max_decoding_message_size(max_message);
@@ -458,6 +469,7 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
     ));
     let metered_grpc = tonic::service::Routes::new(user_service)
         .add_service(system_service)
+        .add_service(auth_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .prepare()

@@ -17,6 +17,9 @@ pub struct CallOrigin {
     pub on_this_machine: bool,
     /// A browser sent it from a page whose origin is not this server's.
     pub from_foreign_web_page: bool,
+    /// The peer's address (IPv4-mapped IPv6 as IPv4), which sign-in
+    /// throttling counts by. Proxy headers are not trusted for it.
+    pub peer: Option<IpAddr>,
 }
 
 impl CallOrigin {
@@ -27,15 +30,17 @@ impl CallOrigin {
             .and_then(|value| value.to_str().ok())
             .or_else(|| uri.authority().map(|authority| authority.as_str()))
             .unwrap_or("");
-        let peer_is_loopback = extensions
+        let peer = extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(peer)| is_loopback(peer.ip()));
+            .map(|ConnectInfo(peer)| peer.ip().to_canonical());
+        let peer_is_loopback = peer.is_some_and(is_loopback);
         let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
             .iter()
             .any(|name| headers.contains_key(*name));
         Self {
             on_this_machine: peer_is_loopback && !forwarded && is_loopback_host(host),
             from_foreign_web_page: is_foreign_web_page(headers, host),
+            peer,
         }
     }
 }

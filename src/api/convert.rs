@@ -3,7 +3,13 @@
 //! here until it is handled.
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
-use crate::domain::user::{Email, Role, User, UserState, Username};
+use crate::domain::create_user::CreateUserInput;
+use crate::domain::field_mask::FieldMask;
+use crate::domain::instance::{InstanceSettings, SettingsChange};
+use crate::domain::list_users::ListUsersInput;
+use crate::domain::profile::UserFields;
+use crate::domain::update_user::UpdateUserInput;
+use crate::domain::user::{Email, Role, User, UserId, UserState, Username};
 use crate::domain::users::UserSelector;
 use crate::proto::goodmem::v1 as pb;
 
@@ -170,5 +176,148 @@ mod tests {
         );
         let query = GetUserQuery::try_from(pb::GetUserRequest::default()).unwrap();
         assert_eq!(query.selector, UserSelector::Caller);
+    }
+}
+
+/// The settable fields of a request's `User`, and its `name` and `etag`.
+/// Output-only fields a client sends back are ignored, as AIP-203 asks.
+pub fn user_fields(user: Option<pb::User>) -> (UserFields, String, String) {
+    let pb::User {
+        user_id: _,
+        email,
+        display_name,
+        username,
+        created_at: _,
+        updated_at: _,
+        name,
+        role,
+        state,
+        avatar_url,
+        description,
+        password,
+        labels,
+        etag,
+        deleted_at: _,
+        created_by_id: _,
+        updated_by_id: _,
+        deleted_by_id: _,
+    } = user.unwrap_or_default();
+    let fields = UserFields {
+        email,
+        username,
+        display_name,
+        avatar_url,
+        description,
+        labels: labels.into_iter().collect(),
+        password,
+        role,
+        state,
+    };
+    (fields, name, etag)
+}
+
+impl From<CreateUserRequestParts> for CreateUserInput {
+    fn from(CreateUserRequestParts(request): CreateUserRequestParts) -> Self {
+        let pb::CreateUserRequest {
+            user,
+            user_id,
+            validate_only,
+            request_id,
+            setup_code: _,
+        } = request;
+        let (fields, _name, _etag) = user_fields(user);
+        Self {
+            fields,
+            user_id,
+            validate_only,
+            request_id,
+        }
+    }
+}
+
+/// A CreateUser request whose set-up code was taken out.
+pub struct CreateUserRequestParts(pub pb::CreateUserRequest);
+
+impl From<pb::UpdateUserRequest> for UpdateUserInput {
+    fn from(request: pb::UpdateUserRequest) -> Self {
+        let pb::UpdateUserRequest {
+            user,
+            update_mask,
+            allow_missing,
+        } = request;
+        let (fields, name, etag) = user_fields(user);
+        Self {
+            name,
+            etag,
+            fields,
+            mask: FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default()),
+            allow_missing,
+        }
+    }
+}
+
+impl From<pb::ListUsersRequest> for ListUsersInput {
+    fn from(request: pb::ListUsersRequest) -> Self {
+        let pb::ListUsersRequest {
+            page_size,
+            page_token,
+            filter,
+            show_deleted,
+        } = request;
+        Self {
+            page_size,
+            page_token,
+            filter,
+            show_deleted,
+        }
+    }
+}
+
+/// The user a DeleteUser request names: `user_id`, else `name`.
+pub fn delete_target(request: &pb::DeleteUserRequest) -> Result<UserId, DomainError> {
+    if !request.user_id.is_empty() {
+        return UserId::from_bytes("user_id", &request.user_id);
+    }
+    if request.name.is_empty() {
+        return Err(DomainError::invalid("user_id", "set user_id or name"));
+    }
+    match UserSelector::from_resource_name("name", &request.name)? {
+        UserSelector::Id(id) => Ok(id),
+        _ => Err(DomainError::invalid("name", "must look like users/{uuid}")),
+    }
+}
+
+impl From<InstanceSettings> for pb::InstanceSettings {
+    fn from(settings: InstanceSettings) -> Self {
+        let InstanceSettings {
+            allow_registration,
+            session_lifetime_seconds,
+            updated_at,
+            updated_by: _,
+        } = settings;
+        Self {
+            allow_registration,
+            session_lifetime_seconds,
+            updated_at: updated_at.map(timestamp),
+        }
+    }
+}
+
+impl From<pb::UpdateInstanceSettingsRequest> for SettingsChange {
+    fn from(request: pb::UpdateInstanceSettingsRequest) -> Self {
+        let pb::UpdateInstanceSettingsRequest {
+            settings,
+            update_mask,
+        } = request;
+        let pb::InstanceSettings {
+            allow_registration,
+            session_lifetime_seconds,
+            updated_at: _,
+        } = settings.unwrap_or_default();
+        Self {
+            allow_registration,
+            session_lifetime_seconds,
+            mask: FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default()),
+        }
     }
 }

@@ -64,7 +64,9 @@ impl GateRules {
     }
 
     /// Authenticates a non-public call unless a principal is already there,
-    /// and records where a public one came from.
+    /// and records where a public one came from. A public call that carries
+    /// credentials is authenticated too (CreateUser acts for its caller);
+    /// bad ones are refused rather than ignored.
     async fn admit(
         &self,
         path: &str,
@@ -76,6 +78,10 @@ impl GateRules {
             if extensions.get::<CallOrigin>().is_none() {
                 let origin = CallOrigin::of(parts_headers, uri, extensions);
                 extensions.insert(origin);
+            }
+            if extensions.get::<Principal>().is_none() && carries_credentials(parts_headers) {
+                let principal = self.authenticator.authenticate(parts_headers).await?;
+                extensions.insert(principal);
             }
             return Ok(());
         }
@@ -223,6 +229,11 @@ impl roster_gateway::Preflight for GatePreflight {
                 .unwrap_or_else(|_elapsed| Err(deadline.exceeded()))
         })
     }
+}
+
+/// Whether the request sends a token in either header the service reads.
+fn carries_credentials(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::AUTHORIZATION) || headers.contains_key("x-api-key")
 }
 
 /// The `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).

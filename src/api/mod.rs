@@ -2,6 +2,7 @@
 //! (`TryFrom`), take the caller the gate authenticated, call one domain
 //! function and convert back. prost types stop here; `domain` and `store`
 //! never see them.
+pub mod auth_service;
 pub mod call_origin;
 pub mod codec;
 pub mod convert;
@@ -12,6 +13,7 @@ pub mod status;
 pub mod system_service;
 pub mod user_service;
 
+use crate::domain::password::PasswordHasher;
 use crate::domain::principal::Principal;
 use crate::domain::system::SetupCode;
 use crate::store::Store;
@@ -25,6 +27,8 @@ pub struct ApiContext {
     pub capabilities: Vec<String>,
     /// This process's one-time set-up code (see `InitializeSystem`).
     pub setup_code: SetupCode,
+    /// Password hashing, off the async workers and bounded.
+    pub hasher: PasswordHasher,
 }
 
 /// The caller the gate authenticated. A handler of a non-public method

@@ -1,7 +1,8 @@
 //! `goodmem.v1.SystemService`.
 use tonic::{Request, Response, Status};
 
-use super::ApiContext;
+use super::{ApiContext, caller};
+use crate::domain::instance::{get_instance_settings, update_instance_settings};
 use crate::domain::ports::SystemStore as _;
 use crate::proto::goodmem::v1 as pb;
 use crate::proto::goodmem::v1::system_service_server::SystemService;
@@ -38,5 +39,25 @@ impl SystemService for SystemServiceApi {
             initialized: self.context.store.is_initialized().await?,
             database_backend: self.context.store.backend().name().to_owned(),
         }))
+    }
+
+    async fn get_instance_settings(
+        &self,
+        mut request: Request<pb::GetInstanceSettingsRequest>,
+    ) -> Result<Response<pb::InstanceSettings>, Status> {
+        let caller = caller(&mut request)?;
+        let settings = get_instance_settings(&self.context.store, &caller).await?;
+        Ok(Response::new(settings.into()))
+    }
+
+    async fn update_instance_settings(
+        &self,
+        mut request: Request<pb::UpdateInstanceSettingsRequest>,
+    ) -> Result<Response<pb::InstanceSettings>, Status> {
+        let caller = caller(&mut request)?;
+        let settings =
+            update_instance_settings(&self.context.store, &caller, request.into_inner().into())
+                .await?;
+        Ok(Response::new(settings.into()))
     }
 }

@@ -2,9 +2,14 @@
 use tonic::{Request, Response, Status};
 
 use super::call_origin::CallOrigin;
-use super::convert::GetUserQuery;
+use super::convert::{CreateUserRequestParts, GetUserQuery, delete_target};
 use super::{ApiContext, caller};
+use crate::domain::create_user::{Creator, create_user};
+use crate::domain::delete_user::delete_user;
+use crate::domain::list_users::list_users;
+use crate::domain::principal::Principal;
 use crate::domain::system::{BootstrapCaller, Initialization, initialize_system};
+use crate::domain::update_user::update_user;
 use crate::domain::users::get_user;
 use crate::proto::goodmem::v1 as pb;
 use crate::proto::goodmem::v1::user_service_server::UserService;
@@ -20,6 +25,16 @@ impl UserServiceApi {
     pub fn new(context: ApiContext) -> Self {
         Self { context }
     }
+
+    /// The bootstrap facts of a public call (the gate records its origin).
+    fn bootstrap_caller<T>(&self, request: &Request<T>, setup_code: &str) -> BootstrapCaller {
+        let origin = request.extensions().get::<CallOrigin>().copied();
+        BootstrapCaller {
+            on_this_machine: origin.is_some_and(|origin| origin.on_this_machine),
+            from_foreign_web_page: origin.is_none_or(|origin| origin.from_foreign_web_page),
+            has_setup_code: self.context.setup_code.matches(setup_code),
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -28,14 +43,8 @@ impl UserService for UserServiceApi {
         &self,
         request: Request<pb::InitializeSystemRequest>,
     ) -> Result<Response<pb::InitializeSystemResponse>, Status> {
-        // The gate records the origin of every public call.
-        let origin = request.extensions().get::<CallOrigin>().copied();
-        let pb::InitializeSystemRequest { setup_code } = request.into_inner();
-        let bootstrap_caller = BootstrapCaller {
-            on_this_machine: origin.is_some_and(|origin| origin.on_this_machine),
-            from_foreign_web_page: origin.is_none_or(|origin| origin.from_foreign_web_page),
-            has_setup_code: self.context.setup_code.matches(&setup_code),
-        };
+        let bootstrap_caller = self.bootstrap_caller(&request, &request.get_ref().setup_code);
+        let pb::InitializeSystemRequest { setup_code: _ } = request.into_inner();
         let response = match initialize_system(&self.context.store, bootstrap_caller).await? {
             Initialization::Performed {
                 root_user_id,
@@ -71,5 +80,62 @@ impl UserService for UserServiceApi {
         )
         .await?;
         Ok(Response::new(user.into()))
+    }
+
+    async fn list_users(
+        &self,
+        mut request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let caller = caller(&mut request)?;
+        let page = list_users(&self.context.store, &caller, request.into_inner().into()).await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: page.users.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+            total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
+        }))
+    }
+
+    async fn create_user(
+        &self,
+        mut request: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let origin = self.bootstrap_caller(&request, &request.get_ref().setup_code);
+        let principal = request.extensions_mut().remove::<Principal>();
+        let creator = Creator { principal, origin };
+        let input = CreateUserRequestParts(request.into_inner()).into();
+        let user = create_user(
+            &self.context.store,
+            &self.context.hasher,
+            &creator,
+            input,
+        )
+        .await?;
+        Ok(Response::new(user.into()))
+    }
+
+    async fn update_user(
+        &self,
+        mut request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let caller = caller(&mut request)?;
+        let user = update_user(
+            &self.context.store,
+            &self.context.hasher,
+            &caller,
+            request.into_inner().into(),
+        )
+        .await?;
+        Ok(Response::new(user.into()))
+    }
+
+    async fn delete_user(
+        &self,
+        mut request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&mut request)?;
+        let request = request.into_inner();
+        let target = delete_target(&request)?;
+        delete_user(&self.context.store, &caller, target, request.force).await?;
+        Ok(Response::new(()))
     }
 }

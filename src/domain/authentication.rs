@@ -2,7 +2,7 @@
 use super::DomainError;
 use super::clock::EpochMillis;
 use super::ports::CredentialDirectory;
-use super::principal::Principal;
+use super::principal::{CredentialInUse, Principal};
 use super::token::{TokenHash, looks_like_token};
 
 /// Last-used times are written at most this often per credential.
@@ -39,6 +39,10 @@ pub async fn authenticate(
     }
     Ok(Principal {
         user: presented.owner,
+        credential: CredentialInUse {
+            id: presented.id,
+            kind: presented.kind,
+        },
     })
 }
 
@@ -75,6 +79,7 @@ mod tests {
     fn directory(token: &RawToken, change: impl FnOnce(&mut PresentedCredential)) -> OneCredential {
         let mut credential = PresentedCredential {
             id: uuid::Uuid::now_v7(),
+            kind: crate::domain::credential::CredentialKind::PersonalAccessToken,
             expires_at: None,
             revoked_at: None,
             last_used_at: None,

@@ -20,6 +20,15 @@ impl CredentialKind {
             Self::Session => 2,
         }
     }
+
+    /// The kind stored as `number`.
+    pub fn from_number(number: i32) -> Option<Self> {
+        match number {
+            1 => Some(Self::PersonalAccessToken),
+            2 => Some(Self::Session),
+            _ => None,
+        }
+    }
 }
 
 /// A credential about to be stored; its raw token went to its owner.
@@ -46,6 +55,8 @@ pub struct NewCredential {
 pub struct PresentedCredential {
     /// Credential id.
     pub id: uuid::Uuid,
+    /// PAT or session.
+    pub kind: CredentialKind,
     /// Expiry.
     pub expires_at: Option<EpochMillis>,
     /// Revocation time.

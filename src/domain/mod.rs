@@ -3,16 +3,26 @@
 //! storage it asks through the traits in `ports`.
 pub mod authentication;
 pub mod clock;
+pub mod create_user;
 pub mod credential;
+pub mod delete_user;
 pub mod error;
+pub mod field_mask;
+pub mod instance;
+pub mod list_users;
+pub mod password;
 pub mod permission;
 pub mod ports;
 pub mod principal;
+pub mod profile;
+pub mod sign_in;
 pub mod system;
 #[cfg(test)]
 mod test_support;
 pub mod token;
+pub mod update_user;
 pub mod user;
+pub mod user_filter;
 pub mod users;
 
-pub use error::{DomainError, FieldViolation};
+pub use error::{DomainError, FieldViolation, FieldViolations, Validation};

@@ -9,21 +9,51 @@ pub enum Permission {
     DisplayUserOwn,
     /// Read any user record, deleted ones included.
     DisplayUserAny,
+    /// List users.
+    ListUser,
+    /// Create users of any role but ROOT.
+    CreateUser,
+    /// Change one's own profile and password.
+    UpdateUserOwn,
+    /// Change anyone's record, username, role and state included.
+    UpdateUserAny,
+    /// Delete users.
+    DeleteUserAny,
+    /// Read and change the instance settings.
+    ManageInstance,
 }
 
 impl Permission {
+    /// Every permission, in table order.
+    pub const ALL: &[Permission] = &[
+        Self::DisplayUserOwn,
+        Self::DisplayUserAny,
+        Self::ListUser,
+        Self::CreateUser,
+        Self::UpdateUserOwn,
+        Self::UpdateUserAny,
+        Self::DeleteUserAny,
+        Self::ManageInstance,
+    ];
+
     /// The GoodMem-style name used in error messages.
     pub fn name(self) -> &'static str {
         match self {
             Self::DisplayUserOwn => "DISPLAY_USER_OWN",
             Self::DisplayUserAny => "DISPLAY_USER_ANY",
+            Self::ListUser => "LIST_USER",
+            Self::CreateUser => "CREATE_USER",
+            Self::UpdateUserOwn => "UPDATE_USER_OWN",
+            Self::UpdateUserAny => "UPDATE_USER_ANY",
+            Self::DeleteUserAny => "DELETE_USER_ANY",
+            Self::ManageInstance => "MANAGE_INSTANCE",
         }
     }
 }
 
-const ADMINISTRATOR: &[Permission] = &[Permission::DisplayUserOwn, Permission::DisplayUserAny];
+const ADMINISTRATOR: &[Permission] = Permission::ALL;
 
-const ORDINARY_USER: &[Permission] = &[Permission::DisplayUserOwn];
+const ORDINARY_USER: &[Permission] = &[Permission::DisplayUserOwn, Permission::UpdateUserOwn];
 
 /// Everything `role` may do.
 pub fn permissions_of(role: Role) -> &'static [Permission] {
@@ -41,13 +71,31 @@ mod tests {
     fn ordinary_users_act_on_their_own_records_only() {
         let granted = permissions_of(Role::User);
         assert!(granted.contains(&Permission::DisplayUserOwn));
-        assert!(!granted.contains(&Permission::DisplayUserAny));
+        assert!(granted.contains(&Permission::UpdateUserOwn));
+        for any in [
+            Permission::DisplayUserAny,
+            Permission::ListUser,
+            Permission::CreateUser,
+            Permission::UpdateUserAny,
+            Permission::DeleteUserAny,
+            Permission::ManageInstance,
+        ] {
+            assert!(!granted.contains(&any), "{any:?}");
+        }
     }
 
     #[test]
     fn administrators_may_act_on_anyone() {
         for role in [Role::Root, Role::Admin] {
-            assert!(permissions_of(role).contains(&Permission::DisplayUserAny));
+            assert_eq!(permissions_of(role), Permission::ALL);
         }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = Permission::ALL.iter().map(|p| p.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Permission::ALL.len());
     }
 }

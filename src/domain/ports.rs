@@ -5,7 +5,10 @@
 use super::DomainError;
 use super::clock::EpochMillis;
 use super::credential::{NewCredential, PresentedCredential};
+use super::instance::InstanceSettings;
+use super::password::PasswordHash;
 use super::token::TokenHash;
+use super::user_filter::UserFilter;
 use super::user::{User, UserId};
 use super::users::UserLookup;
 
@@ -68,4 +71,215 @@ pub trait SystemStore: Send + Sync {
         new_key: &NewCredential,
         now: EpochMillis,
     ) -> impl Future<Output = Result<u64, DomainError>> + Send;
+}
+
+/// What listing users asks of storage.
+#[derive(Clone, Debug)]
+pub struct UserListQuery {
+    /// Only users matching this.
+    pub filter: Option<UserFilter>,
+    /// Tombstones too.
+    pub show_deleted: bool,
+    /// Only users after this position in (created_at, id) order.
+    pub after: Option<ListPosition>,
+    /// At most this many users.
+    pub limit: u64,
+}
+
+/// A position in the (created_at, id) order users are listed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListPosition {
+    /// Creation time of the last user seen.
+    pub created_at: EpochMillis,
+    /// Its id, which breaks ties.
+    pub id: UserId,
+}
+
+/// Filtered counts stop at this many matches (the count is then a lower
+/// bound): counting a million matches would cost more than the page.
+pub const COUNT_CAP: u64 = 10_000;
+
+/// Reading users in bulk and for sign-in.
+pub trait UserCatalog: Send + Sync {
+    /// One page of users in (created_at, id) order.
+    fn list_users(
+        &self,
+        query: &UserListQuery,
+    ) -> impl Future<Output = Result<Vec<User>, DomainError>> + Send;
+
+    /// How many users the query's filter matches: exact without a filter,
+    /// at most [`COUNT_CAP`] with one.
+    fn count_users(
+        &self,
+        filter: Option<&UserFilter>,
+        show_deleted: bool,
+    ) -> impl Future<Output = Result<u64, DomainError>> + Send;
+
+    /// The live user with this login, and its password hash.
+    fn find_for_sign_in(
+        &self,
+        lookup: &UserLookup,
+    ) -> impl Future<Output = Result<Option<(User, Option<PasswordHash>)>, DomainError>> + Send;
+
+    /// Which of these unique values live users (or anyone, for the id)
+    /// already hold.
+    fn taken(
+        &self,
+        candidate: &User,
+    ) -> impl Future<Output = Result<Option<UniqueField>, DomainError>> + Send;
+}
+
+/// A value that must be unique.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UniqueField {
+    /// The user id (tombstones keep theirs).
+    Id,
+    /// The email, among live users.
+    Email,
+    /// The username, among live users.
+    Username,
+}
+
+impl UniqueField {
+    /// The `AlreadyExists` error for this field.
+    pub fn already_exists(self) -> DomainError {
+        DomainError::AlreadyExists(
+            match self {
+                Self::Id => "a user with this user_id already exists",
+                Self::Email => "email already in use",
+                Self::Username => "username already in use",
+            }
+            .to_owned(),
+        )
+    }
+}
+
+/// A request id and the fingerprint of the request it was first used with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The client's request id.
+    pub request_id: uuid::Uuid,
+    /// SHA-256 (hex) of the request and its caller.
+    pub fingerprint: String,
+}
+
+/// What storing a new user did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Creation {
+    /// The user was stored.
+    Created,
+    /// The request id was used before with the same request: that user.
+    Replayed(UserId),
+    /// The request id was used before with another request.
+    RequestIdReused,
+    /// The user was to claim the instance, but it is already claimed.
+    InstanceAlreadyClaimed,
+}
+
+/// A change to a stored user, guarded by the version it was read at.
+#[derive(Debug)]
+pub struct UserUpdate<'a> {
+    /// The new record; its `version` is the read one plus one.
+    pub user: &'a User,
+    /// The version the change was computed from.
+    pub expected_version: i64,
+    /// A new password hash, when the password changes.
+    pub password_hash: Option<&'a PasswordHash>,
+    /// Whether the labels changed (their index rows are rewritten).
+    pub labels_changed: bool,
+    /// Revoke the user's sign-in sessions (archiving).
+    pub revoke_sessions: bool,
+}
+
+/// Writing users. Every method is one transaction.
+pub trait UserRegistry: Send + Sync {
+    /// Stores `user` with its password hash. With `idempotency`, records
+    /// the request id in the same transaction (a repeat is answered from
+    /// the record). With `claim_instance`, the user also claims the
+    /// uninitialized instance as its ROOT.
+    fn create_user(
+        &self,
+        user: &User,
+        password_hash: Option<&PasswordHash>,
+        idempotency: Option<&IdempotencyKey>,
+        claim_instance: bool,
+    ) -> impl Future<Output = Result<Creation, DomainError>> + Send;
+
+    /// Stores an update unless the user changed since `expected_version`
+    /// (`Aborted`). A taken email or username is `AlreadyExists`.
+    fn update_user(
+        &self,
+        update: &UserUpdate<'_>,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+
+    /// Marks the user deleted (freeing its email and username) and removes
+    /// all its credentials. Without `force`, a user owning personal access
+    /// tokens is `FailedPrecondition`, decided in the same transaction.
+    fn delete_user(
+        &self,
+        user: &User,
+        deleted_by: UserId,
+        now: EpochMillis,
+        force: bool,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+}
+
+/// Sign-in sessions.
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session credential.
+    fn create_session(
+        &self,
+        session: &NewCredential,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+
+    /// Revokes one credential at `now`.
+    fn revoke_credential(
+        &self,
+        credential_id: uuid::Uuid,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+}
+
+/// Failed sign-in counters, shared by every process through the database.
+pub trait ThrottleStore: Send + Sync {
+    /// The counter under `key`, if any.
+    fn failures(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<FailureWindow>, DomainError>> + Send;
+
+    /// Counts one failure under `key` at `now`: a window that started at
+    /// or before `window_cutoff` restarts at `now` with one failure.
+    fn record_failure(
+        &self,
+        key: &str,
+        now: EpochMillis,
+        window_cutoff: EpochMillis,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+
+    /// Forgets the counter under `key`.
+    fn clear_failures(&self, key: &str) -> impl Future<Output = Result<(), DomainError>> + Send;
+}
+
+/// Failures counted in one window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureWindow {
+    /// When the window started.
+    pub started_at: EpochMillis,
+    /// Failures since.
+    pub failures: i64,
+}
+
+/// The instance settings row.
+pub trait InstanceSettingsStore: Send + Sync {
+    /// The stored settings; `None` while they are the defaults.
+    fn instance_settings(
+        &self,
+    ) -> impl Future<Output = Result<Option<InstanceSettings>, DomainError>> + Send;
+
+    /// Stores the settings.
+    fn save_instance_settings(
+        &self,
+        settings: &InstanceSettings,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
 }

@@ -1,5 +1,7 @@
 //! Values for the domain's unit tests.
 use super::clock::EpochMillis;
+use super::credential::CredentialKind;
+use super::principal::{CredentialInUse, Principal};
 use super::user::{Email, Role, User, UserId, UserState, Username};
 
 /// A live, active user with `role` and a unique username and email.
@@ -23,5 +25,16 @@ pub(crate) fn user_with_role(role: Role) -> User {
         created_by: None,
         updated_by: None,
         deleted_by: None,
+    }
+}
+
+/// A caller of `role`, signed in with a personal access token.
+pub(crate) fn principal_with_role(role: Role) -> Principal {
+    Principal {
+        user: user_with_role(role),
+        credential: CredentialInUse {
+            id: uuid::Uuid::now_v7(),
+            kind: CredentialKind::PersonalAccessToken,
+        },
     }
 }

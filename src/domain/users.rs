@@ -48,7 +48,7 @@ impl UserSelector {
 
     /// Whether this names the caller. Decided from the caller's own record,
     /// without reading anyone else's.
-    fn names(&self, caller: &User) -> bool {
+    pub fn names(&self, caller: &User) -> bool {
         match self {
             Self::Caller => true,
             Self::Id(id) => *id == caller.id,
@@ -95,7 +95,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::domain::test_support::user_with_role;
+    use crate::domain::test_support::{principal_with_role, user_with_role};
     use crate::domain::user::Role;
 
     /// A directory that knows one user and remembers every lookup.
@@ -123,9 +123,7 @@ mod tests {
     }
 
     fn principal(role: Role) -> Principal {
-        Principal {
-            user: user_with_role(role),
-        }
+        principal_with_role(role)
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use super::entity::{credential, user};
 use super::users::into_domain;
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
-use crate::domain::credential::{NewCredential, PresentedCredential};
+use crate::domain::credential::{CredentialKind, NewCredential, PresentedCredential};
 use crate::domain::ports::CredentialDirectory;
 use crate::domain::token::TokenHash;
 
@@ -72,8 +72,15 @@ async fn find_by_hash(
     let Some((credential, owner)) = found else {
         return Ok(None);
     };
+    let kind = CredentialKind::from_number(credential.kind).ok_or_else(|| {
+        DomainError::internal(anyhow::anyhow!(
+            "credential {} has an invalid kind",
+            credential.id
+        ))
+    })?;
     Ok(Some(PresentedCredential {
         id: credential.id,
+        kind,
         expires_at: credential.expires_at.map(EpochMillis),
         revoked_at: credential.revoked_at.map(EpochMillis),
         last_used_at: credential.last_used_at.map(EpochMillis),

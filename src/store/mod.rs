@@ -18,9 +18,14 @@ pub use crate::telemetry::metrics::PoolStats;
 pub mod credentials;
 pub mod entity;
 mod errors;
+mod instance_settings;
 pub mod migration;
+mod sessions;
 pub mod sqlite_reads;
 pub mod system;
+mod user_catalog;
+mod user_filter_sql;
+mod user_registry;
 pub mod users;
 
 /// Which database a URL names.

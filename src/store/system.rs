@@ -1,7 +1,8 @@
 //! The system-state row that marks the instance as initialized, and the
 //! bootstrap transactions around it.
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _,
+    ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, DatabaseTransaction,
+    EntityTrait as _,
     QueryFilter as _, sea_query::Expr,
 };
 
@@ -30,23 +31,9 @@ impl SystemStore for Store {
         root_key: &NewCredential,
     ) -> Result<Claim, DomainError> {
         let transaction = self.begin_write().await?;
-        let row = system_state::ActiveModel {
-            id: Set(SYSTEM_ROW),
-            root_user_id: Set(root.id.0),
-            initialized_at: Set(root.created_at.0),
-            root_credential_id: Set(Some(root_key.id)),
-        };
-        let claimed = system_state::Entity::insert(row)
-            .exec_without_returning(&transaction)
-            .await;
-        if let Err(error) = claimed {
-            return match error.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                    transaction.rollback().await?;
-                    Ok(Claim::AlreadyClaimed)
-                }
-                _ => Err(error.into()),
-            };
+        if !claim(&transaction, root, Some(root_key.id)).await? {
+            transaction.rollback().await?;
+            return Ok(Claim::AlreadyClaimed);
         }
         users::insert(&transaction, root, None).await?;
         credentials::insert(&transaction, root_key).await?;
@@ -95,6 +82,32 @@ impl SystemStore for Store {
             .await?;
         transaction.commit().await?;
         Ok(revoked)
+    }
+}
+
+/// Inserts the state row claiming the instance for `root`; `false` when
+/// another claim got there first. The caller must roll back then (on
+/// PostgreSQL the failed insert has aborted the transaction).
+pub(crate) async fn claim(
+    transaction: &DatabaseTransaction,
+    root: &User,
+    root_credential_id: Option<uuid::Uuid>,
+) -> Result<bool, DomainError> {
+    let row = system_state::ActiveModel {
+        id: Set(SYSTEM_ROW),
+        root_user_id: Set(root.id.0),
+        initialized_at: Set(root.created_at.0),
+        root_credential_id: Set(root_credential_id),
+    };
+    match system_state::Entity::insert(row)
+        .exec_without_returning(transaction)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(error) => match error.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Ok(false),
+            _ => Err(error.into()),
+        },
     }
 }
 

@@ -4,10 +4,13 @@ use std::collections::BTreeMap;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
     QueryOrder as _,
+    sea_query::{Expr, ExprTrait as _},
 };
 
 use super::Store;
-use super::entity::{user, user_label};
+use super::entity::{user, user_label, user_totals};
+use crate::domain::password::PasswordHash;
+use crate::domain::ports::UniqueField;
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
 use crate::domain::ports::UserDirectory;
@@ -31,8 +34,8 @@ impl UserDirectory for Store {
     }
 }
 
-/// [`find`] through sea-orm.
-async fn find_on(
+/// A user lookup through sea-orm.
+pub(crate) async fn find_on(
     connection: &impl ConnectionTrait,
     lookup: &UserLookup,
     include_deleted: bool,
@@ -54,15 +57,92 @@ async fn find_on(
     row.map(into_domain).transpose()
 }
 
-/// Inserts a new user and its label rows.
+/// Inserts a new user and its label rows, and counts it in `user_totals`.
+/// Run it in a transaction unless arranging test fixtures.
 pub async fn insert(
     connection: &impl ConnectionTrait,
     user: &User,
-    password_hash: Option<String>,
+    password_hash: Option<&PasswordHash>,
 ) -> Result<(), DomainError> {
-    let labels_json = serde_json::to_string(&user.labels)
-        .map_err(|error| DomainError::Internal(anyhow::Error::new(error)))?;
-    let row = user::ActiveModel {
+    let row = new_row(user, password_hash)?;
+    user::Entity::insert(row)
+        .exec_without_returning(connection)
+        .await
+        .map_err(unique_user_violation)?;
+    insert_labels(connection, user).await?;
+    adjust_totals(connection, 1, 1).await
+}
+
+/// Inserts many new users (without passwords) with multi-row statements and
+/// one count update: how a benchmark or an import loads a large directory
+/// quickly. Run it in a transaction; a batch of a few thousand rows keeps
+/// every statement under the databases' parameter limits.
+pub async fn insert_many(
+    connection: &impl ConnectionTrait,
+    batch: &[User],
+) -> Result<(), DomainError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    // SQLite allows 32,766 bound parameters per statement: 20 per row.
+    for chunk in batch.chunks(1_000) {
+        let rows = chunk
+            .iter()
+            .map(|user| new_row(user, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        user::Entity::insert_many(rows)
+            .exec_without_returning(connection)
+            .await
+            .map_err(unique_user_violation)?;
+        let labels: Vec<_> = chunk
+            .iter()
+            .flat_map(|user| {
+                user.labels.iter().map(|(key, value)| user_label::ActiveModel {
+                    user_id: Set(user.id.0),
+                    label_key: Set(key.clone()),
+                    label_value: Set(value.clone()),
+                })
+            })
+            .collect();
+        if !labels.is_empty() {
+            user_label::Entity::insert_many(labels)
+                .exec_without_returning(connection)
+                .await?;
+        }
+    }
+    let count = i64::try_from(batch.len()).unwrap_or(i64::MAX);
+    adjust_totals(connection, count, count).await
+}
+
+/// Writes the label index rows of `user`.
+pub(crate) async fn insert_labels(
+    connection: &impl ConnectionTrait,
+    user: &User,
+) -> Result<(), DomainError> {
+    if user.labels.is_empty() {
+        return Ok(());
+    }
+    let label_rows = user
+        .labels
+        .iter()
+        .map(|(key, value)| user_label::ActiveModel {
+            user_id: Set(user.id.0),
+            label_key: Set(key.clone()),
+            label_value: Set(value.clone()),
+        });
+    user_label::Entity::insert_many(label_rows)
+        .exec_without_returning(connection)
+        .await?;
+    Ok(())
+}
+
+/// The row of a new, live user.
+fn new_row(
+    user: &User,
+    password_hash: Option<&PasswordHash>,
+) -> Result<user::ActiveModel, DomainError> {
+    let labels_json = serde_json::to_string(&user.labels).map_err(DomainError::internal)?;
+    Ok(user::ActiveModel {
         id: Set(user.id.0),
         email: Set(user.email.as_str().to_owned()),
         email_key: Set(user.email.key()),
@@ -74,7 +154,7 @@ pub async fn insert(
         state: Set(user.state.number()),
         avatar_url: Set(user.avatar_url.clone()),
         description: Set(user.description.clone()),
-        password_hash: Set(password_hash),
+        password_hash: Set(password_hash.map(|hash| hash.as_str().to_owned())),
         labels_json: Set(labels_json),
         version: Set(user.version),
         created_at: Set(user.created_at.0),
@@ -83,36 +163,44 @@ pub async fn insert(
         created_by: Set(user.created_by.map(|id| id.0)),
         updated_by: Set(user.updated_by.map(|id| id.0)),
         deleted_by: Set(user.deleted_by.map(|id| id.0)),
-    };
-    user::Entity::insert(row)
-        .exec_without_returning(connection)
-        .await
-        .map_err(unique_violation_as(
-            "a user with this email or username already exists",
-        ))?;
-    if !user.labels.is_empty() {
-        let label_rows = user
-            .labels
-            .iter()
-            .map(|(key, value)| user_label::ActiveModel {
-                user_id: Set(user.id.0),
-                label_key: Set(key.clone()),
-                label_value: Set(value.clone()),
-            });
-        user_label::Entity::insert_many(label_rows)
-            .exec_without_returning(connection)
-            .await?;
-    }
+    })
+}
+
+/// Moves the running counts by `live` and `all`.
+pub(crate) async fn adjust_totals(
+    connection: &impl ConnectionTrait,
+    live: i64,
+    all: i64,
+) -> Result<(), DomainError> {
+    user_totals::Entity::update_many()
+        .col_expr(
+            user_totals::Column::LiveUsers,
+            Expr::col(user_totals::Column::LiveUsers).add(live),
+        )
+        .col_expr(
+            user_totals::Column::AllUsers,
+            Expr::col(user_totals::Column::AllUsers).add(all),
+        )
+        .filter(user_totals::Column::Id.eq(1))
+        .exec(connection)
+        .await?;
     Ok(())
 }
 
-/// Maps a unique-constraint violation to `AlreadyExists` with `message`.
-pub(crate) fn unique_violation_as(
-    message: &'static str,
-) -> impl FnOnce(sea_orm::DbErr) -> DomainError {
-    move |error| match error.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            DomainError::AlreadyExists(message.to_owned())
+/// A unique-constraint violation on `users` as `AlreadyExists` naming the
+/// field, read from the constraint the database names (index names on
+/// PostgreSQL and MySQL, columns on SQLite).
+pub(crate) fn unique_user_violation(error: sea_orm::DbErr) -> DomainError {
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => {
+            let field = if detail.contains("email_key") {
+                UniqueField::Email
+            } else if detail.contains("username_key") {
+                UniqueField::Username
+            } else {
+                UniqueField::Id
+            };
+            field.already_exists()
         }
         _ => DomainError::from(error),
     }

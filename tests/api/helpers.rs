@@ -9,6 +9,7 @@ use roster::domain::token::RawToken;
 use roster::domain::user::{Email, Username};
 use roster::domain::user::{Role, User, UserId, UserState};
 use roster::proto::goodmem::v1 as pb;
+use roster::proto::goodmem::v1::auth_service_client::AuthServiceClient;
 use roster::proto::goodmem::v1::system_service_client::SystemServiceClient;
 use roster::proto::goodmem::v1::user_service_client::UserServiceClient;
 use roster::readiness::ReadinessState;
@@ -178,6 +179,88 @@ impl TestApp {
             .expect("grpc connect")
     }
 
+    pub(crate) async fn auth(&self) -> AuthServiceClient<Channel> {
+        AuthServiceClient::connect(self.base_url())
+            .await
+            .expect("grpc connect")
+    }
+
+    /// Another server process (in this test process) on the same database.
+    pub(crate) async fn second_server(&self) -> TestApp {
+        TestApp::spawn_on(TestDatabase {
+            url: self.database.url.clone(),
+            name: None,
+            _directory: None,
+        })
+        .await
+    }
+
+    /// Creates a user through the API as `token`'s owner; returns it.
+    pub(crate) async fn create_user(&self, token: &str, user: pb::User) -> pb::User {
+        self.users()
+            .await
+            .create_user(bearer(
+                pb::CreateUserRequest {
+                    user: Some(user),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .expect("create user")
+            .into_inner()
+    }
+
+    /// Signs in with a password; returns the session token.
+    pub(crate) async fn sign_in(&self, username: &str, password: &str) -> String {
+        self.auth()
+            .await
+            .sign_in(pb::SignInRequest {
+                username: username.to_owned(),
+                password: password.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .expect("sign in")
+            .into_inner()
+            .access_token
+    }
+
+    /// Inserts `count` users (`bulk0000`, …) with one bulk store call.
+    pub(crate) async fn insert_many_users(&self, count: usize) -> Vec<User> {
+        let base = EpochMillis::now();
+        let users: Vec<User> = (0..count)
+            .map(|index| {
+                let id = UserId::generate();
+                let name = format!("bulk{index:05}");
+                User {
+                    id,
+                    email: Email::parse("email", &format!("{name}@example.com")).unwrap(),
+                    username: Some(Username::parse("username", &name).unwrap()),
+                    display_name: format!("Bulk {index}"),
+                    role: Role::User,
+                    state: UserState::Normal,
+                    avatar_url: String::new(),
+                    description: String::new(),
+                    labels: [("parity".to_owned(), (index % 2).to_string())].into(),
+                    version: 1,
+                    // Several users share each millisecond, so pagination
+                    // must break ties by id.
+                    created_at: EpochMillis(base.0 + (index / 3) as i64),
+                    updated_at: base,
+                    deleted_at: None,
+                    created_by: Some(id),
+                    updated_by: Some(id),
+                    deleted_by: None,
+                }
+            })
+            .collect();
+        let transaction = self.store.begin_write().await.unwrap();
+        users::insert_many(&transaction, &users).await.unwrap();
+        transaction.commit().await.unwrap();
+        users
+    }
+
     pub(crate) async fn system(&self) -> SystemServiceClient<Channel> {
         SystemServiceClient::connect(self.base_url())
             .await
@@ -309,6 +392,34 @@ impl Drop for TestApp {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// A user message with the given username and email `<username>@example.com`.
+pub(crate) fn new_user(username: &str) -> pb::User {
+    pb::User {
+        username: username.to_owned(),
+        email: format!("{username}@example.com"),
+        display_name: username.to_uppercase(),
+        ..Default::default()
+    }
+}
+
+/// The field paths of the `google.rpc.BadRequest` in a status.
+pub(crate) fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use prost::Message as _;
+    use roster::proto::google::rpc;
+    let details = rpc::Status::decode(status.details()).expect("status details");
+    details
+        .details
+        .iter()
+        .filter(|any| any.type_url.ends_with("google.rpc.BadRequest"))
+        .flat_map(|any| {
+            rpc::BadRequest::decode(any.value.as_slice())
+                .expect("bad request")
+                .field_violations
+        })
+        .map(|violation| violation.field)
+        .collect()
 }
 
 /// A request carrying `authorization: Bearer <token>`.

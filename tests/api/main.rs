@@ -7,15 +7,20 @@
 //! are set. Under `CI=true` an unset URL fails the run instead of skipping.
 mod helpers;
 
+mod authorization_matrix;
 mod bootstrap;
 mod cli;
 mod conformance;
+mod create_user;
 mod deadlines;
 mod deny_by_default;
 mod first_start;
 mod get_user;
 mod lifecycle;
+mod list_users;
 mod observability;
 mod protocols;
 mod resilience;
 mod rest;
+mod sign_in;
+mod update_delete_user;

@@ -240,7 +240,7 @@ async fn transport_errors_share_the_status_body_shape(app: TestApp) {
     let http = app.http();
 
     let (unknown_path, _, unknown) = call(http.get(format!("{base}/v2/nothing"))).await;
-    let (wrong_method, headers, wrong) = call(http.delete(format!("{base}/v1/users/me"))).await;
+    let (wrong_method, headers, wrong) = call(http.delete(format!("{base}/v1/system/info"))).await;
     let (wrong_type, _, media) = call(
         http.post(format!("{base}/v1/system/init"))
             .header("content-type", "text/plain")

@@ -1,6 +1,10 @@
 //! sea-orm entities: one file per table. Rows never leave `store`; the
 //! repositories turn them into domain types.
 pub mod credential;
+pub mod idempotency_record;
+pub mod instance_settings;
+pub mod sign_in_failure;
 pub mod system_state;
 pub mod user;
 pub mod user_label;
+pub mod user_totals;

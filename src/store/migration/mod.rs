@@ -10,6 +10,10 @@ mod m20261123_000002_create_user_labels;
 mod m20261123_000003_create_credentials;
 mod m20261123_000004_create_system_state;
 mod m20261123_000005_add_root_credential;
+mod m20261124_000006_create_user_totals;
+mod m20261124_000007_create_idempotency_records;
+mod m20261124_000008_create_sign_in_failures;
+mod m20261124_000009_create_instance_settings;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -23,6 +27,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_credentials::Migration),
             Box::new(m20261123_000004_create_system_state::Migration),
             Box::new(m20261123_000005_add_root_credential::Migration),
+            Box::new(m20261124_000006_create_user_totals::Migration),
+            Box::new(m20261124_000007_create_idempotency_records::Migration),
+            Box::new(m20261124_000008_create_sign_in_failures::Migration),
+            Box::new(m20261124_000009_create_instance_settings::Migration),
         ]
     }
 }

@@ -47,6 +47,34 @@ impl UserService for BareUserService {
         // The real server builds a fresh message per call; so does this.
         Ok(Response::new(pb::User::clone(&self.user)))
     }
+
+    async fn list_users(
+        &self,
+        _request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn create_user(
+        &self,
+        _request: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn update_user(
+        &self,
+        _request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn delete_user(
+        &self,
+        _request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
 }
 
 #[tokio::main]
