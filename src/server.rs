@@ -29,14 +29,14 @@ use tower::ServiceExt as _;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::api::ApiContext;
+use crate::api::auth_service::AuthServiceApi;
 use crate::api::gate::{GateLayer, GatePreflight, GateRules};
 use crate::api::methods::MethodTable;
 use crate::api::system_service::SystemServiceApi;
-use crate::api::auth_service::AuthServiceApi;
 use crate::api::user_service::UserServiceApi;
-use crate::domain::password::PasswordHasher;
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
+use crate::domain::password::PasswordHasher;
 use crate::domain::ports::SystemStore as _;
 use crate::domain::system::SetupCode;
 use crate::proto::FILE_DESCRIPTOR_SET;

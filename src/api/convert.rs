@@ -125,60 +125,6 @@ impl From<User> for pb::User {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_keep_milliseconds_including_before_the_epoch() {
-        assert_eq!(
-            timestamp(EpochMillis(1_732_262_400_123)).seconds,
-            1_732_262_400
-        );
-        assert_eq!(timestamp(EpochMillis(1_732_262_400_123)).nanos, 123_000_000);
-        let before = timestamp(EpochMillis(-1));
-        assert_eq!((before.seconds, before.nanos), (-1, 999_000_000));
-    }
-
-    #[test]
-    fn lookup_priority_is_id_then_email_then_username_then_name() {
-        let id = uuid::Uuid::now_v7();
-        let all = pb::GetUserRequest {
-            user_id: id.as_bytes().to_vec(),
-            email: "a@b.c".into(),
-            username: "bob".into(),
-            name: "users/carol".into(),
-            include_deleted: false,
-        };
-        let query = GetUserQuery::try_from(all.clone()).unwrap();
-        assert_eq!(
-            query.selector,
-            UserSelector::Id(crate::domain::user::UserId(id))
-        );
-        let query = GetUserQuery::try_from(pb::GetUserRequest {
-            user_id: vec![],
-            ..all.clone()
-        })
-        .unwrap();
-        assert_eq!(
-            query.selector,
-            UserSelector::Email(Email::parse("email", "a@b.c").unwrap())
-        );
-        let query = GetUserQuery::try_from(pb::GetUserRequest {
-            user_id: vec![],
-            email: String::new(),
-            ..all.clone()
-        })
-        .unwrap();
-        assert_eq!(
-            query.selector,
-            UserSelector::Username(Username::parse("username", "bob").unwrap())
-        );
-        let query = GetUserQuery::try_from(pb::GetUserRequest::default()).unwrap();
-        assert_eq!(query.selector, UserSelector::Caller);
-    }
-}
-
 /// The settable fields of a request's `User`, and its `name` and `etag`.
 /// Output-only fields a client sends back are ignored, as AIP-203 asks.
 pub fn user_fields(user: Option<pb::User>) -> (UserFields, String, String) {
@@ -216,8 +162,10 @@ pub fn user_fields(user: Option<pb::User>) -> (UserFields, String, String) {
     (fields, name, etag)
 }
 
-impl From<CreateUserRequestParts> for CreateUserInput {
-    fn from(CreateUserRequestParts(request): CreateUserRequestParts) -> Self {
+/// The set-up code is read by the handler, which checks it against this
+/// process's code; the domain sees only whether it matched.
+impl From<pb::CreateUserRequest> for CreateUserInput {
+    fn from(request: pb::CreateUserRequest) -> Self {
         let pb::CreateUserRequest {
             user,
             user_id,
@@ -234,9 +182,6 @@ impl From<CreateUserRequestParts> for CreateUserInput {
         }
     }
 }
-
-/// A CreateUser request whose set-up code was taken out.
-pub struct CreateUserRequestParts(pub pb::CreateUserRequest);
 
 impl From<pb::UpdateUserRequest> for UpdateUserInput {
     fn from(request: pb::UpdateUserRequest) -> Self {
@@ -319,5 +264,59 @@ impl From<pb::UpdateInstanceSettingsRequest> for SettingsChange {
             session_lifetime_seconds,
             mask: FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_keep_milliseconds_including_before_the_epoch() {
+        assert_eq!(
+            timestamp(EpochMillis(1_732_262_400_123)).seconds,
+            1_732_262_400
+        );
+        assert_eq!(timestamp(EpochMillis(1_732_262_400_123)).nanos, 123_000_000);
+        let before = timestamp(EpochMillis(-1));
+        assert_eq!((before.seconds, before.nanos), (-1, 999_000_000));
+    }
+
+    #[test]
+    fn lookup_priority_is_id_then_email_then_username_then_name() {
+        let id = uuid::Uuid::now_v7();
+        let all = pb::GetUserRequest {
+            user_id: id.as_bytes().to_vec(),
+            email: "a@b.c".into(),
+            username: "bob".into(),
+            name: "users/carol".into(),
+            include_deleted: false,
+        };
+        let query = GetUserQuery::try_from(all.clone()).unwrap();
+        assert_eq!(
+            query.selector,
+            UserSelector::Id(crate::domain::user::UserId(id))
+        );
+        let query = GetUserQuery::try_from(pb::GetUserRequest {
+            user_id: vec![],
+            ..all.clone()
+        })
+        .unwrap();
+        assert_eq!(
+            query.selector,
+            UserSelector::Email(Email::parse("email", "a@b.c").unwrap())
+        );
+        let query = GetUserQuery::try_from(pb::GetUserRequest {
+            user_id: vec![],
+            email: String::new(),
+            ..all.clone()
+        })
+        .unwrap();
+        assert_eq!(
+            query.selector,
+            UserSelector::Username(Username::parse("username", "bob").unwrap())
+        );
+        let query = GetUserQuery::try_from(pb::GetUserRequest::default()).unwrap();
+        assert_eq!(query.selector, UserSelector::Caller);
     }
 }

@@ -2,7 +2,7 @@
 use tonic::{Request, Response, Status};
 
 use super::call_origin::CallOrigin;
-use super::convert::{CreateUserRequestParts, GetUserQuery, delete_target};
+use super::convert::{GetUserQuery, delete_target};
 use super::{ApiContext, caller};
 use crate::domain::create_user::{Creator, create_user};
 use crate::domain::delete_user::delete_user;
@@ -102,14 +102,8 @@ impl UserService for UserServiceApi {
         let origin = self.bootstrap_caller(&request, &request.get_ref().setup_code);
         let principal = request.extensions_mut().remove::<Principal>();
         let creator = Creator { principal, origin };
-        let input = CreateUserRequestParts(request.into_inner()).into();
-        let user = create_user(
-            &self.context.store,
-            &self.context.hasher,
-            &creator,
-            input,
-        )
-        .await?;
+        let input = request.into_inner().into();
+        let user = create_user(&self.context.store, &self.context.hasher, &creator, input).await?;
         Ok(Response::new(user.into()))
     }
 

@@ -155,7 +155,11 @@ type Prepared = (
 );
 
 /// Validates every field and builds the record.
-fn prepare(creator: &Creator, input: &CreateUserInput, role: Role) -> Result<Prepared, DomainError> {
+fn prepare(
+    creator: &Creator,
+    input: &CreateUserInput,
+    role: Role,
+) -> Result<Prepared, DomainError> {
     let mut validation = Validation::default();
     let draft = UserDraft::check(&mut validation, input.fields.clone());
     let id = if input.user_id.is_empty() {
@@ -253,7 +257,11 @@ fn fingerprint(creator: &Creator, input: &CreateUserInput) -> String {
     part(&fields.description);
     part(&fields.role.to_string());
     part(&fields.state.to_string());
-    part(if fields.password.is_empty() { "" } else { "password" });
+    part(if fields.password.is_empty() {
+        ""
+    } else {
+        "password"
+    });
     for (key, value) in &fields.labels {
         part(key);
         part(value);

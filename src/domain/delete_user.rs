@@ -1,12 +1,12 @@
 //! DeleteUser: a soft delete that frees the email and username and ends
 //! every credential of the user at once.
+use super::DomainError;
 use super::clock::EpochMillis;
 use super::permission::Permission;
 use super::ports::{UserDirectory, UserRegistry};
 use super::principal::Principal;
 use super::user::{Role, UserId};
 use super::users::UserLookup;
-use super::DomainError;
 
 /// DeleteUser. Deleting a deleted user succeeds (a retried delete must not
 /// fail); ROOT cannot be deleted.

@@ -78,7 +78,11 @@ mod tests {
 
     #[test]
     fn empty_masks_and_unknown_paths_are_refused() {
-        assert!(FieldMask::default().paths_within("update_mask", ALLOWED).is_err());
+        assert!(
+            FieldMask::default()
+                .paths_within("update_mask", ALLOWED)
+                .is_err()
+        );
         let error = FieldMask(vec!["etag".into()])
             .paths_within("update_mask", ALLOWED)
             .unwrap_err();

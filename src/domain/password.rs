@@ -127,11 +127,10 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> Result<T, DomainError> + Send + 'static,
     ) -> Result<T, DomainError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|error| DomainError::internal(anyhow::anyhow!("hasher closed: {error}")))?;
+        let _permit =
+            self.permits.acquire().await.map_err(|error| {
+                DomainError::internal(anyhow::anyhow!("hasher closed: {error}"))
+            })?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|error| DomainError::internal(anyhow::anyhow!("hashing task: {error}")))?

@@ -8,8 +8,8 @@ use super::credential::{NewCredential, PresentedCredential};
 use super::instance::InstanceSettings;
 use super::password::PasswordHash;
 use super::token::TokenHash;
-use super::user_filter::UserFilter;
 use super::user::{User, UserId};
+use super::user_filter::UserFilter;
 use super::users::UserLookup;
 
 /// Reading users.

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::DomainError;
 use super::clock::EpochMillis;
 use super::credential::{CredentialKind, NewCredential};
 use super::instance::current_settings;
@@ -13,7 +14,6 @@ use super::principal::Principal;
 use super::token::RawToken;
 use super::user::{Email, User, Username};
 use super::users::UserLookup;
-use super::DomainError;
 
 /// The one answer to a wrong login or a wrong password.
 pub const BAD_SIGN_IN: &str = "invalid username, email or password";
@@ -52,7 +52,8 @@ pub struct SignedIn {
 /// Everything SignIn needs from storage.
 pub trait SignInStore: UserCatalog + InstanceSettingsStore + SessionStore + ThrottleStore {}
 
-impl<T> SignInStore for T where T: UserCatalog + InstanceSettingsStore + SessionStore + ThrottleStore {}
+impl<T> SignInStore for T where T: UserCatalog + InstanceSettingsStore + SessionStore + ThrottleStore
+{}
 
 /// SignIn. Exactly one password verification runs whatever the outcome
 /// (against a decoy hash when the user is unknown), so a wrong login and a
@@ -92,7 +93,10 @@ pub async fn sign_in(
     store.clear_failures(&account_key).await?;
 
     let settings = current_settings(store).await?;
-    let expires_at = EpochMillis(now.0.saturating_add(settings.session_lifetime_seconds * 1000));
+    let expires_at = EpochMillis(
+        now.0
+            .saturating_add(settings.session_lifetime_seconds * 1000),
+    );
     let token = RawToken::generate();
     store
         .create_session(&NewCredential {
@@ -132,7 +136,10 @@ fn login_of(input: &SignInInput) -> Result<(UserLookup, String), DomainError> {
     if !input.username.is_empty() {
         let username = Username::parse("username", &input.username)?;
         let key = username.key();
-        return Ok((UserLookup::UsernameKey(key.clone()), format!("username:{key}")));
+        return Ok((
+            UserLookup::UsernameKey(key.clone()),
+            format!("username:{key}"),
+        ));
     }
     if !input.email.is_empty() {
         let email = Email::parse("email", &input.email)?;
@@ -184,7 +191,9 @@ mod tests {
         assert_eq!(retry_after(start, 4, 5, soon), None);
         assert_eq!(
             retry_after(start, 5, 5, soon),
-            Some(Duration::from_millis((FAILURE_WINDOW_MILLIS - 1_000) as u64))
+            Some(Duration::from_millis(
+                (FAILURE_WINDOW_MILLIS - 1_000) as u64
+            ))
         );
         let later = EpochMillis(start.0 + FAILURE_WINDOW_MILLIS);
         assert_eq!(retry_after(start, 50, 5, later), None);

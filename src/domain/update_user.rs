@@ -78,7 +78,9 @@ pub async fn update_user(
     {
         validation.add(
             "allow_missing",
-            format!("must be true to change {path} (password, role, state and username are guarded)"),
+            format!(
+                "must be true to change {path} (password, role, state and username are guarded)"
+            ),
         );
     }
     let changes = check_changes(&mut validation, &paths, &input.fields);

@@ -74,9 +74,7 @@ impl UserFilter {
             return Ok(None);
         }
         if text.len() > MAX_FILTER_BYTES {
-            return Err(invalid(format!(
-                "must be at most {MAX_FILTER_BYTES} bytes"
-            )));
+            return Err(invalid(format!("must be at most {MAX_FILTER_BYTES} bytes")));
         }
         // The parser is generated code; a panic on odd input must not take
         // the call (or the worker) down with it.
@@ -168,9 +166,7 @@ fn translate(
 fn count(comparisons: &mut usize) -> Result<(), DomainError> {
     *comparisons += 1;
     if *comparisons > MAX_COMPARISONS {
-        return Err(invalid(format!(
-            "at most {MAX_COMPARISONS} comparisons"
-        )));
+        return Err(invalid(format!("at most {MAX_COMPARISONS} comparisons")));
     }
     Ok(())
 }
@@ -286,10 +282,22 @@ mod tests {
 
     #[test]
     fn the_supported_forms_parse() {
-        assert_eq!(parse("username == \"Alice\""), UserFilter::UsernameIs("alice".into()));
-        assert_eq!(parse("\"a@B.c\" == email"), UserFilter::EmailIs("a@b.c".into()));
-        assert_eq!(parse("role != \"ADMIN\""), UserFilter::RoleIsNot(Role::Admin));
-        assert_eq!(parse("state == \"ARCHIVED\""), UserFilter::StateIs(UserState::Archived));
+        assert_eq!(
+            parse("username == \"Alice\""),
+            UserFilter::UsernameIs("alice".into())
+        );
+        assert_eq!(
+            parse("\"a@B.c\" == email"),
+            UserFilter::EmailIs("a@b.c".into())
+        );
+        assert_eq!(
+            parse("role != \"ADMIN\""),
+            UserFilter::RoleIsNot(Role::Admin)
+        );
+        assert_eq!(
+            parse("state == \"ARCHIVED\""),
+            UserFilter::StateIs(UserState::Archived)
+        );
         assert_eq!(
             parse("display_name.contains(\"Bo\")"),
             UserFilter::Contains(TextField::DisplayName, "bo".into())
@@ -330,8 +338,18 @@ mod tests {
         let deep = format!("{}username == \"a\"{}", "(".repeat(400), ")".repeat(400));
         assert!(UserFilter::parse(&deep).is_err());
         for garbage in [
-            "\"", "((((", "username == \"\\u0000\"", "ü == ü", "a.b.c.d(", "[1,2,3]",
-            "{\"a\": 1}", "username in [\"a\"]", "99999999999999999999999", "\\", "&&", "||||",
+            "\"",
+            "((((",
+            "username == \"\\u0000\"",
+            "ü == ü",
+            "a.b.c.d(",
+            "[1,2,3]",
+            "{\"a\": 1}",
+            "username in [\"a\"]",
+            "99999999999999999999999",
+            "\\",
+            "&&",
+            "||||",
         ] {
             let _ = UserFilter::parse(garbage);
         }

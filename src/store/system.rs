@@ -2,8 +2,7 @@
 //! bootstrap transactions around it.
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, DatabaseTransaction,
-    EntityTrait as _,
-    QueryFilter as _, sea_query::Expr,
+    EntityTrait as _, QueryFilter as _, sea_query::Expr,
 };
 
 use super::entity::{credential, system_state};

@@ -56,7 +56,9 @@ impl UserCatalog for Store {
         show_deleted: bool,
     ) -> Result<u64, DomainError> {
         let Some(filter) = filter else {
-            let totals = user_totals::Entity::find_by_id(1).one(self.reader()).await?;
+            let totals = user_totals::Entity::find_by_id(1)
+                .one(self.reader())
+                .await?;
             let count = totals.map_or(0, |totals| {
                 if show_deleted {
                     totals.all_users

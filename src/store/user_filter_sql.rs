@@ -2,9 +2,7 @@
 //! lowercase key columns; `display_name` is lowered in SQL, so every text
 //! comparison is case-insensitive (for ASCII) on all three backends. Values
 //! are always bound, and LIKE patterns escape their wildcards.
-use sea_orm::sea_query::{
-    Alias, Condition, Expr, ExprTrait as _, Func, LikeExpr, Query, SimpleExpr,
-};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait as _, Func, LikeExpr, Query};
 
 use crate::domain::user_filter::{TextField, UserFilter};
 
@@ -22,9 +20,7 @@ pub(crate) fn user_filter_condition(filter: &UserFilter) -> Condition {
         UserFilter::EmailIs(key) => Condition::all().add(users_column("email_key").eq(key)),
         UserFilter::EmailIsNot(key) => Condition::all().add(users_column("email_key").ne(key)),
         UserFilter::RoleIs(role) => Condition::all().add(users_column("role").eq(role.number())),
-        UserFilter::RoleIsNot(role) => {
-            Condition::all().add(users_column("role").ne(role.number()))
-        }
+        UserFilter::RoleIsNot(role) => Condition::all().add(users_column("role").ne(role.number())),
         UserFilter::StateIs(state) => {
             Condition::all().add(users_column("state").eq(state.number()))
         }
@@ -58,10 +54,10 @@ pub(crate) fn user_filter_condition(filter: &UserFilter) -> Condition {
     }
 }
 
-fn text(field: TextField) -> SimpleExpr {
+fn text(field: TextField) -> Expr {
     match field {
-        TextField::Username => users_column("username_key").into(),
-        TextField::Email => users_column("email_key").into(),
+        TextField::Username => users_column("username_key"),
+        TextField::Email => users_column("email_key"),
         TextField::DisplayName => Func::lower(users_column("display_name")).into(),
     }
 }
@@ -106,12 +102,17 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         let rendered = sql("display_name.contains(\"50%_off\")");
-        assert!(rendered.contains("LOWER(\"users\".\"display_name\") LIKE '%50\\%\\_off%' ESCAPE '\\'"), "{rendered}");
+        assert!(
+            rendered.contains("LOWER(\"users\".\"display_name\") LIKE '%50\\%\\_off%' ESCAPE '\\'"),
+            "{rendered}"
+        );
     }
 
     #[test]
     fn labels_are_a_subquery_on_the_label_index() {
-        let filter = UserFilter::parse("labels[\"team\"] == \"core\"").unwrap().unwrap();
+        let filter = UserFilter::parse("labels[\"team\"] == \"core\"")
+            .unwrap()
+            .unwrap();
         let (statement, values) = Query::select()
             .column((Alias::new("users"), Alias::new("id")))
             .from(Alias::new("users"))

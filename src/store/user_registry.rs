@@ -2,8 +2,8 @@
 //! guarded updates and soft deletes. Each is one transaction.
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, Condition, DatabaseTransaction,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+    ActiveValue::Set, ColumnTrait as _, Condition, DatabaseTransaction, EntityTrait as _,
+    PaginatorTrait as _, QueryFilter as _,
 };
 
 use super::entity::{credential, idempotency_record, user, user_label};
@@ -137,7 +137,10 @@ impl UserRegistry for Store {
             .col_expr(user::Column::Tombstone, Expr::value(user.id.0.to_string()))
             .col_expr(user::Column::UpdatedAt, Expr::value(now.0))
             .col_expr(user::Column::UpdatedBy, Expr::value(deleted_by.0))
-            .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+            .col_expr(
+                user::Column::Version,
+                Expr::col(user::Column::Version).add(1),
+            )
             .filter(user::Column::Id.eq(user.id.0))
             .filter(user::Column::DeletedAt.is_null())
             .exec(&transaction)

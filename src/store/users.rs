@@ -2,17 +2,17 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _,
-    QueryOrder as _,
+    ActiveValue::Set,
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     sea_query::{Expr, ExprTrait as _},
 };
 
 use super::Store;
 use super::entity::{user, user_label, user_totals};
-use crate::domain::password::PasswordHash;
-use crate::domain::ports::UniqueField;
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
+use crate::domain::password::PasswordHash;
+use crate::domain::ports::UniqueField;
 use crate::domain::ports::UserDirectory;
 use crate::domain::user::{Email, Role, User, UserId, UserState, Username};
 use crate::domain::users::UserLookup;
@@ -97,11 +97,13 @@ pub async fn insert_many(
         let labels: Vec<_> = chunk
             .iter()
             .flat_map(|user| {
-                user.labels.iter().map(|(key, value)| user_label::ActiveModel {
-                    user_id: Set(user.id.0),
-                    label_key: Set(key.clone()),
-                    label_value: Set(value.clone()),
-                })
+                user.labels
+                    .iter()
+                    .map(|(key, value)| user_label::ActiveModel {
+                        user_id: Set(user.id.0),
+                        label_key: Set(key.clone()),
+                        label_value: Set(value.clone()),
+                    })
             })
             .collect();
         if !labels.is_empty() {

@@ -31,17 +31,32 @@ use Code::{
 
 /// Rows: an RPC and the expected code for each caller of [`CALLERS`].
 const MATRIX: &[(Rpc, [Code; 9])] = &[
-    (Rpc::InitializeSystem, [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::GetSystemInfo, [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
+    (
+        Rpc::InitializeSystem,
+        [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who],
+    ),
+    (
+        Rpc::GetSystemInfo,
+        [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who],
+    ),
     (Rpc::GetUser, [Who, Yes, No, Yes, Yes, Who, Who, Who, Who]),
     (Rpc::ListUsers, [Who, No, No, Yes, Yes, Who, Who, Who, Who]),
     (Rpc::CreateUser, [No, No, No, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::UpdateUser, [Who, Yes, No, Yes, Yes, Who, Who, Who, Who]),
+    (
+        Rpc::UpdateUser,
+        [Who, Yes, No, Yes, Yes, Who, Who, Who, Who],
+    ),
     (Rpc::DeleteUser, [Who, No, No, Nf, Nf, Who, Who, Who, Who]),
     (Rpc::SignIn, [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
     (Rpc::SignOut, [Who, Pre, Pre, Pre, Pre, Who, Who, Who, Who]),
-    (Rpc::GetInstanceSettings, [Who, No, No, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::UpdateInstanceSettings, [Who, No, No, Yes, Yes, Who, Who, Who, Who]),
+    (
+        Rpc::GetInstanceSettings,
+        [Who, No, No, Yes, Yes, Who, Who, Who, Who],
+    ),
+    (
+        Rpc::UpdateInstanceSettings,
+        [Who, No, No, Yes, Yes, Who, Who, Who, Who],
+    ),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -285,7 +300,8 @@ impl Rpc {
             Self::CreateUser => {
                 let index = cast.created.fetch_add(1, Ordering::Relaxed);
                 let name = format!("rest{index}");
-                let body = json!({"user": {"username": name, "email": format!("{name}@example.com")}});
+                let body =
+                    json!({"user": {"username": name, "email": format!("{name}@example.com")}});
                 (Method::POST, "/v1/users".into(), Some(body))
             }
             Self::UpdateUser => (

@@ -244,7 +244,11 @@ async fn emails_and_usernames_are_unique_without_regard_to_case(app: TestApp) {
     assert_eq!(same_email.message(), "email already in use");
     assert_eq!(same_username.code(), Code::AlreadyExists);
     assert_eq!(same_username.message(), "username already in use");
-    assert_eq!(checked.code(), Code::AlreadyExists, "validate_only checks too");
+    assert_eq!(
+        checked.code(),
+        Code::AlreadyExists,
+        "validate_only checks too"
+    );
 }
 
 async fn validate_only_writes_nothing(app: TestApp) {
@@ -372,7 +376,11 @@ async fn a_request_id_makes_concurrent_retries_create_one_user(app: TestApp) {
         .unwrap()
         .into_inner();
 
-    assert!(created.iter().all(|user| user.user_id == created[0].user_id));
+    assert!(
+        created
+            .iter()
+            .all(|user| user.user_id == created[0].user_id)
+    );
     assert_eq!(listed.users.len(), 1);
     assert_eq!(violated_fields(&changed), vec!["request_id"]);
 }
@@ -384,17 +392,15 @@ async fn two_servers_racing_for_the_first_user_make_one_root(app: TestApp) {
         .enumerate()
         .map(|(index, address)| {
             tokio::spawn(async move {
-                roster::proto::goodmem::v1::user_service_client::UserServiceClient::connect(
-                    address,
-                )
-                .await
-                .unwrap()
-                .create_user(pb::CreateUserRequest {
-                    user: Some(new_user(&format!("founder{index}"))),
-                    ..Default::default()
-                })
-                .await
-                .map(tonic::Response::into_inner)
+                roster::proto::goodmem::v1::user_service_client::UserServiceClient::connect(address)
+                    .await
+                    .unwrap()
+                    .create_user(pb::CreateUserRequest {
+                        user: Some(new_user(&format!("founder{index}"))),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(tonic::Response::into_inner)
             })
         });
 

@@ -160,11 +160,18 @@ async fn filters_are_translated_to_sql(app: TestApp) {
         ("email.contains(\"BEL@\")", &["annabel"]),
         ("display_name.contains(\"NAB\")", &["annabel"]),
         ("role == \"ADMIN\" || username == \"bob\"", &["Ann", "bob"]),
-        ("labels[\"team\"] == \"core\" && state == \"NORMAL\"", &["Ann", "annabel", "bob"]),
+        (
+            "labels[\"team\"] == \"core\" && state == \"NORMAL\"",
+            &["Ann", "annabel", "bob"],
+        ),
         ("username.contains(\"%\")", &[]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(usernames(&app, &root_key, filter).await, *expected, "{filter}");
+        assert_eq!(
+            usernames(&app, &root_key, filter).await,
+            *expected,
+            "{filter}"
+        );
     }
     for unsupported in [
         "avatar_url == \"x\"",

@@ -65,7 +65,10 @@ async fn a_password_gives_a_session_that_sign_out_ends(app: TestApp) {
 
     assert_eq!(signed_in.user.unwrap().user_id, erin.user_id);
     let lifetime = signed_in.expires_at.unwrap().seconds - chrono_now_seconds();
-    assert!((7 * 86_400 - 60..=7 * 86_400).contains(&lifetime), "{lifetime}");
+    assert!(
+        (7 * 86_400 - 60..=7 * 86_400).contains(&lifetime),
+        "{lifetime}"
+    );
     assert_eq!(me.user_id, erin.user_id);
     assert_eq!(after.code(), Code::Unauthenticated);
     assert_eq!(with_key.code(), Code::FailedPrecondition);

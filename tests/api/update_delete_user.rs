@@ -302,7 +302,10 @@ async fn rest_updates_the_fields_in_the_body(app: TestApp) {
 
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["description"], "hello");
-    assert_eq!(body["displayName"], "", "a field present in the body is updated");
+    assert_eq!(
+        body["displayName"], "",
+        "a field present in the body is updated"
+    );
     assert_eq!(body["username"], "carol");
     assert_eq!(alias_status, 200, "{aliased}");
     assert_eq!(aliased["avatarUrl"], "https://example.com/a.png");

@@ -29,8 +29,16 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(UserTotals::LiveUsers).big_integer().not_null())
-                    .col(ColumnDef::new(UserTotals::AllUsers).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(UserTotals::LiveUsers)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(UserTotals::AllUsers)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
