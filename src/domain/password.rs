@@ -13,7 +13,7 @@ use super::DomainError;
 /// Shortest password accepted.
 const MIN_CHARS: usize = 8;
 /// Longest accepted: bounds the hashing work a request can ask for.
-const MAX_BYTES: usize = 1024;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// A password that meets the contract's rules. Its text never appears in
 /// `Debug` output.
@@ -29,10 +29,10 @@ impl Password {
                 format!("must be at least {MIN_CHARS} characters"),
             ));
         }
-        if text.len() > MAX_BYTES {
+        if text.len() > MAX_PASSWORD_BYTES {
             return Err(DomainError::invalid(
                 field,
-                format!("must be at most {MAX_BYTES} bytes"),
+                format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
             ));
         }
         Ok(Self(text.to_owned()))

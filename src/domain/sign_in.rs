@@ -8,7 +8,7 @@ use super::DomainError;
 use super::clock::EpochMillis;
 use super::credential::{CredentialKind, NewCredential};
 use super::instance::current_settings;
-use super::password::PasswordHasher;
+use super::password::{MAX_PASSWORD_BYTES, PasswordHasher};
 use super::ports::{InstanceSettingsStore, SessionStore, ThrottleStore, UserCatalog};
 use super::principal::Principal;
 use super::token::RawToken;
@@ -64,8 +64,11 @@ pub async fn sign_in(
     input: SignInInput,
 ) -> Result<SignedIn, DomainError> {
     let (lookup, account_key) = login_of(&input)?;
-    if input.password.is_empty() {
-        return Err(DomainError::invalid("password", "must be set"));
+    if input.password.is_empty() || input.password.len() > MAX_PASSWORD_BYTES {
+        return Err(DomainError::invalid(
+            "password",
+            format!("must be 1 to {MAX_PASSWORD_BYTES} bytes"),
+        ));
     }
     let now = EpochMillis::now();
     let address_key = input

@@ -16,6 +16,7 @@ mod deadlines;
 mod deny_by_default;
 mod first_start;
 mod get_user;
+mod hostile_input;
 mod lifecycle;
 mod list_users;
 mod observability;
