@@ -364,14 +364,57 @@ impl TestApp {
         self.store.writer().execute_unprepared(sql).await.unwrap();
     }
 
-    /// The id as the backend's SQL literal, for `execute`.
-    pub(crate) fn id_literal(&self, id: UserId) -> String {
-        match self.store.backend() {
-            roster::store::Backend::Postgres => format!("'{}'", id.0),
-            roster::store::Backend::Sqlite | roster::store::Backend::MySql => {
-                format!("X'{}'", id.0.simple())
-            }
-        }
+    /// Deletes a user (and its credentials) through the API.
+    pub(crate) async fn delete_user(&self, root_key: &str, id: UserId) {
+        self.users()
+            .await
+            .delete_user(bearer(
+                pb::DeleteUserRequest {
+                    user_id: id.0.as_bytes().to_vec(),
+                    force: true,
+                    ..Default::default()
+                },
+                root_key,
+            ))
+            .await
+            .expect("delete user");
+    }
+
+    /// Archives a user through the API.
+    pub(crate) async fn archive_user(&self, root_key: &str, id: UserId) {
+        self.users()
+            .await
+            .update_user(bearer(
+                pb::UpdateUserRequest {
+                    user: Some(pb::User {
+                        name: id.resource_name(),
+                        state: pb::user::State::Archived as i32,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["state".into()],
+                    }),
+                    allow_missing: true,
+                },
+                root_key,
+            ))
+            .await
+            .expect("archive user");
+    }
+
+    /// Revokes the credential of `token` through the store.
+    pub(crate) async fn revoke_token(&self, token: &str) {
+        use roster::domain::ports::{CredentialDirectory as _, SessionStore as _};
+        let credential = self
+            .store
+            .find_credential(&roster::domain::token::TokenHash::of(token))
+            .await
+            .unwrap()
+            .expect("a stored credential");
+        self.store
+            .revoke_credential(credential.id, EpochMillis::now())
+            .await
+            .unwrap();
     }
 
     /// Stops the server gracefully and waits for it.
