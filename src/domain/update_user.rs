@@ -297,3 +297,129 @@ impl Changes {
         Ok(user.labels != original_labels)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::domain::clock::EpochMillis;
+    use crate::domain::ports::{Creation, IdempotencyKey};
+    use crate::domain::test_support::{principal_with_role, user_with_role};
+    use crate::domain::user::UserId;
+
+    /// A directory that holds one user and records every lookup and write.
+    struct OneUser {
+        user: User,
+        lookups: Mutex<usize>,
+        writes: Mutex<Vec<i64>>,
+    }
+
+    impl UserDirectory for OneUser {
+        async fn find_user(
+            &self,
+            lookup: &UserLookup,
+            _include_deleted: bool,
+        ) -> Result<Option<User>, DomainError> {
+            *self.lookups.lock().unwrap() += 1;
+            Ok((*lookup == UserLookup::Id(self.user.id)).then(|| self.user.clone()))
+        }
+    }
+
+    impl UserRegistry for OneUser {
+        async fn create_user(
+            &self,
+            _: &User,
+            _: Option<&super::super::password::PasswordHash>,
+            _: Option<&IdempotencyKey>,
+            _: bool,
+        ) -> Result<Creation, DomainError> {
+            unreachable!("updates never create")
+        }
+
+        async fn update_user(&self, update: &UserUpdate<'_>) -> Result<(), DomainError> {
+            self.writes.lock().unwrap().push(update.expected_version);
+            Ok(())
+        }
+
+        async fn delete_user(
+            &self,
+            _: &User,
+            _: UserId,
+            _: EpochMillis,
+            _: bool,
+        ) -> Result<(), DomainError> {
+            unreachable!("updates never delete")
+        }
+    }
+
+    fn holding(user: User) -> OneUser {
+        OneUser {
+            user,
+            lookups: Mutex::new(0),
+            writes: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn describe(name: String) -> UpdateUserInput {
+        UpdateUserInput {
+            name,
+            fields: UserFields {
+                description: "new".into(),
+                ..Default::default()
+            },
+            mask: FieldMask(vec!["description".into()]),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn ordinary_users_are_refused_others_before_any_lookup() {
+        let store = holding(user_with_role(Role::User));
+        let caller = principal_with_role(Role::User);
+
+        let refused = update_user(
+            &store,
+            &PasswordHasher::new(1),
+            &caller,
+            describe(store.user.id.resource_name()),
+        )
+        .await;
+
+        assert!(matches!(refused, Err(DomainError::PermissionDenied(_))));
+        assert_eq!(*store.lookups.lock().unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn updates_are_guarded_by_the_version_read() {
+        let mut target = user_with_role(Role::User);
+        target.version = 7;
+        let store = holding(target);
+        let admin = principal_with_role(Role::Admin);
+
+        let updated = update_user(
+            &store,
+            &PasswordHasher::new(1),
+            &admin,
+            describe(store.user.id.resource_name()),
+        )
+        .await
+        .unwrap();
+        let stale = update_user(
+            &store,
+            &PasswordHasher::new(1),
+            &admin,
+            UpdateUserInput {
+                etag: "\"6\"".into(),
+                ..describe(store.user.id.resource_name())
+            },
+        )
+        .await;
+
+        assert_eq!(updated.version, 8);
+        assert_eq!(updated.description, "new");
+        assert_eq!(updated.updated_by, Some(admin.user.id));
+        assert_eq!(*store.writes.lock().unwrap(), vec![7]);
+        assert!(matches!(stale, Err(DomainError::Aborted(_))));
+    }
+}
