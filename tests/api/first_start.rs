@@ -312,3 +312,50 @@ async fn the_setup_code_is_printed_in_the_log_at_start() {
     assert_eq!(status, 200, "{body}");
     assert!(body["rootApiKey"].as_str().unwrap().starts_with("gm_"));
 }
+
+#[tokio::test]
+async fn the_first_create_user_follows_the_same_trust_rule() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let url = format!("{}/v1/users", app.base_url());
+    let body = serde_json::json!({"user": {"username": "owner", "email": "owner@example.com"}});
+
+    let from_foreign_page = app
+        .http()
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let refused_status = from_foreign_page.status();
+    let forwarded = app
+        .http()
+        .post(&url)
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let initialized_after_refusals = is_initialized(&app).await;
+    let with_code = app
+        .http()
+        .post(&url)
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&serde_json::json!({
+            "user": {"username": "owner", "email": "owner@example.com"},
+            "setupCode": app.setup_code,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let created_status = with_code.status();
+    let created: serde_json::Value = with_code.json().await.unwrap();
+
+    assert_eq!(refused_status, 403);
+    assert_eq!(forwarded, 403, "a proxied caller needs the set-up code");
+    assert!(!initialized_after_refusals);
+    assert_eq!(created_status, 200, "{created}");
+    assert_eq!(created["role"], "ROOT");
+    assert!(is_initialized(&app).await);
+}
