@@ -82,9 +82,12 @@ pub async fn list_users(
     } else {
         String::new()
     };
-    let total_size = store
-        .count_users(query.filter.as_ref(), input.show_deleted)
-        .await?;
+    // Counting every match would make a page cost more as the table grows.
+    let total_size = match &query.filter {
+        None => store.count_users(input.show_deleted).await?,
+        Some(_) if query.after.is_none() && next_page_token.is_empty() => users.len() as u64,
+        Some(filter) => store.estimate_matches(filter, input.show_deleted).await?,
+    };
     Ok(UserPage {
         users,
         next_page_token,

@@ -95,10 +95,6 @@ pub struct ListPosition {
     pub id: UserId,
 }
 
-/// Filtered counts stop at this many matches (the count is then a lower
-/// bound): counting a million matches would cost more than the page.
-pub const COUNT_CAP: u64 = 10_000;
-
 /// Reading users in bulk and for sign-in.
 pub trait UserCatalog: Send + Sync {
     /// One page of users in (created_at, id) order.
@@ -107,11 +103,19 @@ pub trait UserCatalog: Send + Sync {
         query: &UserListQuery,
     ) -> impl Future<Output = Result<Vec<User>, DomainError>> + Send;
 
-    /// How many users the query's filter matches: exact without a filter,
-    /// at most [`COUNT_CAP`] with one.
+    /// How many users there are (tombstones too with `show_deleted`):
+    /// exact, and cheap at any size.
     fn count_users(
         &self,
-        filter: Option<&UserFilter>,
+        show_deleted: bool,
+    ) -> impl Future<Output = Result<u64, DomainError>> + Send;
+
+    /// About how many users `filter` matches, at a cost that does not grow
+    /// with the table: exact on small tables, estimated from a sample
+    /// spread over the list on large ones.
+    fn estimate_matches(
+        &self,
+        filter: &UserFilter,
         show_deleted: bool,
     ) -> impl Future<Output = Result<u64, DomainError>> + Send;
 

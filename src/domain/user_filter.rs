@@ -61,6 +61,26 @@ pub enum UserFilter {
     Or(Box<UserFilter>, Box<UserFilter>),
 }
 
+impl UserFilter {
+    /// The `labels["key"] == "value"` pairs the filter names.
+    pub fn labels(&self) -> Vec<(&str, &str)> {
+        let mut pairs = Vec::new();
+        self.collect_labels(&mut pairs);
+        pairs
+    }
+
+    fn collect_labels<'a>(&'a self, pairs: &mut Vec<(&'a str, &'a str)>) {
+        match self {
+            Self::Label { key, value } => pairs.push((key, value)),
+            Self::And(left, right) | Self::Or(left, right) => {
+                left.collect_labels(pairs);
+                right.collect_labels(pairs);
+            }
+            _ => {}
+        }
+    }
+}
+
 fn invalid(description: impl Into<String>) -> DomainError {
     DomainError::invalid("filter", description)
 }

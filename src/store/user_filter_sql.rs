@@ -10,8 +10,13 @@ fn users_column(name: &str) -> Expr {
     Expr::col((Alias::new("users"), Alias::new(name)))
 }
 
+/// Whether a label pair is matched row by row (`true`: a correlated
+/// EXISTS probing the label primary key) or through the label index
+/// (`false`: `id IN (…)` on `(label_key, label_value)`).
+pub(crate) type LabelScan<'a> = &'a dyn Fn(&str, &str) -> bool;
+
 /// The condition selecting the users `filter` matches.
-pub(crate) fn user_filter_condition(filter: &UserFilter) -> Condition {
+pub(crate) fn user_filter_condition(filter: &UserFilter, scan_label: LabelScan<'_>) -> Condition {
     match filter {
         UserFilter::UsernameIs(key) => Condition::all().add(users_column("username_key").eq(key)),
         UserFilter::UsernameIsNot(key) => Condition::any()
@@ -34,23 +39,30 @@ pub(crate) fn user_filter_condition(filter: &UserFilter) -> Condition {
             Condition::all().add(text(*field).like(like(&format!("%{}%", escape(part)))))
         }
         UserFilter::Label { key, value } => {
-            // An index lookup on user_labels (label_key, label_value).
-            let holders = Query::select()
-                .column((Alias::new("user_labels"), Alias::new("user_id")))
+            let label = |column: &str| Expr::col((Alias::new("user_labels"), Alias::new(column)));
+            let mut holders = Query::select();
+            holders
                 .from(Alias::new("user_labels"))
-                .and_where(Expr::col((Alias::new("user_labels"), Alias::new("label_key"))).eq(key))
-                .and_where(
-                    Expr::col((Alias::new("user_labels"), Alias::new("label_value"))).eq(value),
-                )
-                .to_owned();
-            Condition::all().add(users_column("id").in_subquery(holders))
+                .and_where(label("label_key").eq(key))
+                .and_where(label("label_value").eq(value));
+            if scan_label(key, value) {
+                // Probes the (user_id, label_key) primary key per user.
+                holders
+                    .expr(Expr::val(1))
+                    .and_where(label("user_id").equals((Alias::new("users"), Alias::new("id"))));
+                Condition::all().add(Expr::exists(holders.to_owned()))
+            } else {
+                // An index lookup on user_labels (label_key, label_value).
+                holders.column((Alias::new("user_labels"), Alias::new("user_id")));
+                Condition::all().add(users_column("id").in_subquery(holders.to_owned()))
+            }
         }
         UserFilter::And(left, right) => Condition::all()
-            .add(user_filter_condition(left))
-            .add(user_filter_condition(right)),
+            .add(user_filter_condition(left, scan_label))
+            .add(user_filter_condition(right, scan_label)),
         UserFilter::Or(left, right) => Condition::any()
-            .add(user_filter_condition(left))
-            .add(user_filter_condition(right)),
+            .add(user_filter_condition(left, scan_label))
+            .add(user_filter_condition(right, scan_label)),
     }
 }
 
@@ -89,7 +101,7 @@ mod tests {
         Query::select()
             .column((Alias::new("users"), Alias::new("id")))
             .from(Alias::new("users"))
-            .cond_where(user_filter_condition(&filter))
+            .cond_where(user_filter_condition(&filter, &|_, _| false))
             .to_string(SqliteQueryBuilder)
     }
 
@@ -116,9 +128,22 @@ mod tests {
         let (statement, values) = Query::select()
             .column((Alias::new("users"), Alias::new("id")))
             .from(Alias::new("users"))
-            .cond_where(user_filter_condition(&filter))
+            .cond_where(user_filter_condition(&filter, &|_, _| false))
             .build(PostgresQueryBuilder);
         assert!(statement.contains("\"id\" IN (SELECT \"user_labels\".\"user_id\" FROM \"user_labels\" WHERE \"user_labels\".\"label_key\" = $1 AND \"user_labels\".\"label_value\" = $2)"), "{statement}");
         assert_eq!(values.0.len(), 2);
+        let scanned = Query::select()
+            .column((Alias::new("users"), Alias::new("id")))
+            .from(Alias::new("users"))
+            .cond_where(user_filter_condition(&filter, &|_, _| true))
+            .to_string(SqliteQueryBuilder);
+        assert!(
+            scanned.contains("EXISTS (SELECT 1 FROM \"user_labels\" WHERE"),
+            "{scanned}"
+        );
+        assert!(
+            scanned.contains("\"user_labels\".\"user_id\" = \"users\".\"id\""),
+            "{scanned}"
+        );
     }
 }
