@@ -100,17 +100,17 @@ impl UserCatalog for Store {
                 .into_tuple::<i64>()
                 .one(self.reader())
         };
-        let (Some(first), Some(last)) = (
-            edge(sea_orm::Order::Asc).await?,
-            edge(sea_orm::Order::Desc).await?,
-        ) else {
-            return Ok(0);
-        };
         let whole_table = total <= STRATA * STRATUM_SIZE;
-        let (strata, run) = if whole_table {
-            (1, STRATA * STRATUM_SIZE)
+        let (strata, run, first, last) = if whole_table {
+            (1, STRATA * STRATUM_SIZE, i64::MIN, i64::MIN)
         } else {
-            (STRATA, STRATUM_SIZE)
+            let (Some(first), Some(last)) = (
+                edge(sea_orm::Order::Asc).await?,
+                edge(sea_orm::Order::Desc).await?,
+            ) else {
+                return Ok(0);
+            };
+            (STRATA, STRATUM_SIZE, first, last)
         };
         let mut sample: Option<sea_orm::sea_query::SelectStatement> = None;
         for stratum in 0..strata {
