@@ -38,6 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Malformed requests are the client's error: see src/api/codec.rs.
         .codec_path("crate::api::codec::ProtobufCodec")
+        // Maps (labels) encode in key order: the same message is the same
+        // bytes in every process, whatever the hash seed.
+        .btree_map(".")
         .build_server(true)
         .build_client(true)
         .compile_fds(descriptor_set)?;
