@@ -138,7 +138,7 @@ mod tests {
             .cond_where(user_filter_condition(&filter, &|_, _| true))
             .to_string(SqliteQueryBuilder);
         assert!(
-            scanned.contains("EXISTS (SELECT 1 FROM \"user_labels\" WHERE"),
+            scanned.contains("EXISTS(SELECT 1 FROM \"user_labels\" WHERE"),
             "{scanned}"
         );
         assert!(

@@ -197,3 +197,26 @@ on_every_backend!(
     repeated_failures_are_throttled_per_account,
     admins_change_instance_settings_with_a_mask,
 );
+
+/// Failures are also counted per client address, across accounts: a
+/// password-spraying client is refused even on accounts it never tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_are_throttled_per_client_address() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let (root_key, _) = app.initialize().await;
+    with_password(&app, &root_key, "target").await;
+    let mut auth = app.auth().await;
+
+    // Four tries per account stay under the account limit of five.
+    for attempt_number in 0..50 {
+        let account = format!("sprayed{}", attempt_number / 4);
+        let refused = auth.sign_in(attempt(&account, "guess")).await.unwrap_err();
+        assert_eq!(refused.code(), Code::Unauthenticated, "attempt {attempt_number}");
+    }
+    let throttled = auth
+        .sign_in(attempt("target", "correct horse"))
+        .await
+        .unwrap_err();
+
+    assert_eq!(throttled.code(), Code::ResourceExhausted, "{throttled:?}");
+}
