@@ -211,7 +211,11 @@ async fn repeated_failures_are_throttled_per_client_address() {
     for attempt_number in 0..50 {
         let account = format!("sprayed{}", attempt_number / 4);
         let refused = auth.sign_in(attempt(&account, "guess")).await.unwrap_err();
-        assert_eq!(refused.code(), Code::Unauthenticated, "attempt {attempt_number}");
+        assert_eq!(
+            refused.code(),
+            Code::Unauthenticated,
+            "attempt {attempt_number}"
+        );
     }
     let throttled = auth
         .sign_in(attempt("target", "correct horse"))
