@@ -10,7 +10,7 @@ use super::profile::{
     MAX_AVATAR_URL_CHARS, MAX_DESCRIPTION_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_LABELS, UserFields,
     check_email, check_labels, check_password, check_text, check_username, is_label_key,
 };
-use super::user::{Role, User, UserState};
+use super::user::{Email, Role, User, UserState, Username};
 use super::users::{UserLookup, UserSelector};
 use super::{DomainError, Validation};
 
@@ -156,9 +156,11 @@ pub async fn update_user(
     Ok(updated)
 }
 
-/// The validated changes a mask selects.
+/// The validated changes a mask selects, parsed once.
 struct Changes {
     paths: Vec<String>,
+    email: Option<Email>,
+    username: Option<Option<Username>>,
     password: Option<super::password::Password>,
 }
 
@@ -168,15 +170,11 @@ fn check_changes(
     paths: &[String],
     fields: &UserFields,
 ) -> Option<Changes> {
-    let mut password = None;
+    let (mut email, mut username, mut password) = (None, None, None);
     for path in paths {
         match path.as_str() {
-            "email" => {
-                check_email(validation, &fields.email);
-            }
-            "username" => {
-                check_username(validation, &fields.username);
-            }
+            "email" => email = check_email(validation, &fields.email),
+            "username" => username = check_username(validation, &fields.username),
             "display_name" => {
                 check_text(
                     validation,
@@ -238,6 +236,8 @@ fn check_changes(
     }
     validation.is_clean().then(|| Changes {
         paths: paths.to_vec(),
+        email,
+        username,
         password,
     })
 }
@@ -250,17 +250,14 @@ impl Changes {
         for path in &self.paths {
             match path.as_str() {
                 "email" => {
-                    user.email = super::user::Email::parse("user.email", &fields.email)?;
+                    if let Some(email) = &self.email {
+                        user.email = email.clone();
+                    }
                 }
                 "username" => {
-                    user.username = if fields.username.is_empty() {
-                        None
-                    } else {
-                        Some(super::user::Username::parse(
-                            "user.username",
-                            &fields.username,
-                        )?)
-                    };
+                    if let Some(username) = &self.username {
+                        user.username = username.clone();
+                    }
                 }
                 "display_name" => user.display_name.clone_from(&fields.display_name),
                 "avatar_url" => user.avatar_url.clone_from(&fields.avatar_url),

@@ -96,6 +96,25 @@ async fn owners_change_their_profile_and_only_admins_change_roles(app: TestApp) 
     assert_eq!(promotion.code(), Code::PermissionDenied);
     assert_eq!(violated_fields(&unmasked), vec!["update_mask"]);
     assert_eq!(violated_fields(&unknown_path), vec!["update_mask"]);
+    let unlabelled = users
+        .update_user(bearer(
+            update(
+                pb::User {
+                    name: alice.id.resource_name(),
+                    ..Default::default()
+                },
+                &["labels.team"],
+                false,
+            ),
+            &alice_key,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        unlabelled.labels.is_empty(),
+        "labels.KEY without the key in the body removes it"
+    );
 }
 
 async fn sensitive_fields_need_allow_missing_and_etags_guard_updates(app: TestApp) {
@@ -366,6 +385,22 @@ async fn deleting_frees_the_email_and_ends_every_credential(app: TestApp) {
     assert!(tombstone.deleted_at.is_some());
     assert!(!tombstone.deleted_by_id.is_empty());
     assert_eq!(unknown.code(), Code::NotFound);
+    let update_tombstone = users
+        .update_user(bearer(
+            update(
+                pb::User {
+                    name: dave.id.resource_name(),
+                    description: "too late".into(),
+                    ..Default::default()
+                },
+                &["description"],
+                false,
+            ),
+            &root_key,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(update_tombstone.code(), Code::FailedPrecondition);
 }
 
 async fn rest_deletes_by_id_and_by_name(app: TestApp) {
