@@ -1,4 +1,6 @@
 //! Credentials: looked up by token hash on every authenticated call.
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait, EntityTrait as _,
     QueryFilter as _, sea_query::Expr,
@@ -46,13 +48,44 @@ impl CredentialDirectory for Store {
     }
 
     /// A spawned write: a lost update only makes the time a minute staler.
+    /// Until it lands, every call on the token still reads a stale time; the
+    /// process remembers the uses it wrote, so a burst sends one UPDATE.
     fn record_use(&self, credential_id: uuid::Uuid, now: EpochMillis, stale_before: EpochMillis) {
+        if !self.recent_uses.claim(credential_id, now, stale_before) {
+            return;
+        }
         let writer = self.writer().clone();
         tokio::spawn(async move {
             if let Err(error) = touch_last_used(&writer, credential_id, now, stale_before).await {
                 tracing::warn!(%credential_id, %error, "could not record credential use");
             }
         });
+    }
+}
+
+/// The credential uses this process wrote in the last resolution period.
+#[derive(Debug, Default)]
+pub struct RecentUses(std::sync::Mutex<HashMap<uuid::Uuid, EpochMillis>>);
+
+/// Beyond this many remembered tokens, expired entries are dropped first.
+const REMEMBERED_USES: usize = 10_000;
+
+impl RecentUses {
+    /// Whether the caller should write a use of `id` at `now`: `false`
+    /// when this process already wrote one after `stale_before`.
+    pub fn claim(&self, id: uuid::Uuid, now: EpochMillis, stale_before: EpochMillis) -> bool {
+        let mut recent = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if recent.get(&id).is_some_and(|at| *at >= stale_before) {
+            return false;
+        }
+        if recent.len() >= REMEMBERED_USES {
+            recent.retain(|_, at| *at >= stale_before);
+        }
+        recent.insert(id, now);
+        true
     }
 }
 
@@ -107,4 +140,35 @@ async fn touch_last_used(
         .exec(connection)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_on_one_stale_token_writes_once_per_period() {
+        let recent = RecentUses::default();
+        let token = uuid::Uuid::now_v7();
+        let other = uuid::Uuid::now_v7();
+        let now = EpochMillis(1_000_000);
+        let stale_before = EpochMillis(now.0 - 60_000);
+
+        let first = recent.claim(token, now, stale_before);
+        let burst = (0..100)
+            .filter(|_| recent.claim(token, now, stale_before))
+            .count();
+        let another_token = recent.claim(other, now, stale_before);
+        let a_minute_later = EpochMillis(now.0 + 60_001);
+        let next_period = recent.claim(
+            token,
+            a_minute_later,
+            EpochMillis(a_minute_later.0 - 60_000),
+        );
+
+        assert!(first);
+        assert_eq!(burst, 0);
+        assert!(another_token);
+        assert!(next_period);
+    }
 }

@@ -76,6 +76,8 @@ pub struct Store {
     url: String,
     /// In-process readers for the hot path; SQLite files only.
     sqlite_reads: Option<Arc<sqlite_reads::SqliteReads>>,
+    /// Credential uses this process wrote lately (see `record_use`).
+    recent_uses: Arc<credentials::RecentUses>,
 }
 
 /// How a store bounds the database's time.
@@ -164,6 +166,7 @@ impl Store {
                     backend,
                     url: url.to_owned(),
                     sqlite_reads,
+                    recent_uses: Arc::default(),
                 })
             }
             Backend::Postgres | Backend::MySql => {
@@ -181,6 +184,7 @@ impl Store {
                     backend,
                     url: url.to_owned(),
                     sqlite_reads: None,
+                    recent_uses: Arc::default(),
                 })
             }
         }
