@@ -8,6 +8,7 @@ use crate::domain::field_mask::FieldMask;
 use crate::domain::instance::{InstanceSettings, SettingsChange};
 use crate::domain::list_users::ListUsersInput;
 use crate::domain::profile::UserFields;
+use crate::domain::tokens::TokenInfo;
 use crate::domain::update_user::UpdateUserInput;
 use crate::domain::user::{Email, Role, User, UserId, UserState, Username};
 use crate::domain::users::UserSelector;
@@ -264,6 +265,34 @@ impl From<pb::UpdateInstanceSettingsRequest> for SettingsChange {
             session_lifetime_seconds,
             mask: FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default()),
         }
+    }
+}
+
+/// A token's metadata as the API shows it (never the token itself).
+pub fn token_message(token: TokenInfo, now: EpochMillis) -> pb::PersonalAccessToken {
+    let expired = token.expired(now);
+    let name = token.name();
+    let TokenInfo {
+        id: _,
+        user_id: _,
+        description,
+        scopes,
+        created_at,
+        expires_at,
+        last_used_at,
+    } = token;
+    pb::PersonalAccessToken {
+        name,
+        description,
+        scopes: scopes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|scope| scope.name().to_owned())
+            .collect(),
+        created_at: Some(timestamp(created_at)),
+        expires_at: expires_at.map(timestamp),
+        last_used_at: last_used_at.map(timestamp),
+        expired,
     }
 }
 

@@ -2,13 +2,15 @@
 use tonic::{Request, Response, Status};
 
 use super::call_origin::CallOrigin;
-use super::convert::{GetUserQuery, delete_target};
+use super::convert::{GetUserQuery, delete_target, token_message};
 use super::{ApiContext, caller};
+use crate::domain::clock::EpochMillis;
 use crate::domain::create_user::{Creator, create_user};
 use crate::domain::delete_user::delete_user;
 use crate::domain::list_users::list_users;
 use crate::domain::principal::Principal;
 use crate::domain::system::{BootstrapCaller, Initialization, initialize_system};
+use crate::domain::tokens::{NewTokenInput, create_token, delete_token, list_tokens};
 use crate::domain::update_user::update_user;
 use crate::domain::users::get_user;
 use crate::proto::goodmem::v1 as pb;
@@ -130,6 +132,69 @@ impl UserService for UserServiceApi {
         let request = request.into_inner();
         let target = delete_target(&request)?;
         delete_user(&self.context.store, &caller, target, request.force).await?;
+        Ok(Response::new(()))
+    }
+
+    async fn list_personal_access_tokens(
+        &self,
+        mut request: Request<pb::ListPersonalAccessTokensRequest>,
+    ) -> Result<Response<pb::ListPersonalAccessTokensResponse>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::ListPersonalAccessTokensRequest {
+            parent,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let page = list_tokens(
+            &self.context.store,
+            &caller,
+            &parent,
+            page_size,
+            &page_token,
+        )
+        .await?;
+        let now = EpochMillis::now();
+        Ok(Response::new(pb::ListPersonalAccessTokensResponse {
+            personal_access_tokens: page
+                .tokens
+                .into_iter()
+                .map(|token| token_message(token, now))
+                .collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn create_personal_access_token(
+        &self,
+        mut request: Request<pb::CreatePersonalAccessTokenRequest>,
+    ) -> Result<Response<pb::CreatePersonalAccessTokenResponse>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::CreatePersonalAccessTokenRequest {
+            parent,
+            description,
+            expires_in_days,
+            scopes,
+        } = request.into_inner();
+        let input = NewTokenInput {
+            parent,
+            description,
+            expires_in_days,
+            scopes,
+        };
+        let (info, token) = create_token(&self.context.store, &caller, input).await?;
+        Ok(Response::new(pb::CreatePersonalAccessTokenResponse {
+            personal_access_token: Some(token_message(info, EpochMillis::now())),
+            token: token.expose().to_owned(),
+        }))
+    }
+
+    async fn delete_personal_access_token(
+        &self,
+        mut request: Request<pb::DeletePersonalAccessTokenRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::DeletePersonalAccessTokenRequest { name } = request.into_inner();
+        delete_token(&self.context.store, &caller, &name).await?;
         Ok(Response::new(()))
     }
 }

@@ -43,6 +43,7 @@ pub async fn authenticate(
             id: presented.id,
             kind: presented.kind,
         },
+        scopes: presented.scopes,
     })
 }
 
@@ -83,6 +84,7 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             last_used_at: None,
+            scopes: None,
             owner: user_with_role(Role::User),
         };
         change(&mut credential);

@@ -1,5 +1,6 @@
 //! Credentials as the domain sees them: bearer tokens known by their hash.
 use super::clock::EpochMillis;
+use super::permission::Permission;
 use super::token::TokenHash;
 use super::user::{User, UserId};
 
@@ -48,6 +49,8 @@ pub struct NewCredential {
     pub created_at: EpochMillis,
     /// Expiry; `None` never expires.
     pub expires_at: Option<EpochMillis>,
+    /// The permissions it is narrowed to; `None`: all of its owner's.
+    pub scopes: Option<Vec<Permission>>,
 }
 
 /// A presented credential and its owner, before any validity check.
@@ -63,6 +66,8 @@ pub struct PresentedCredential {
     pub revoked_at: Option<EpochMillis>,
     /// Last recorded use.
     pub last_used_at: Option<EpochMillis>,
+    /// The permissions it is narrowed to; `None`: all of its owner's.
+    pub scopes: Option<Vec<Permission>>,
     /// The owner, live or not.
     pub owner: User,
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod field_mask;
 pub mod instance;
 pub mod list_users;
+pub mod page_token;
 pub mod password;
 pub mod permission;
 pub mod ports;
@@ -20,6 +21,7 @@ pub mod system;
 #[cfg(test)]
 mod test_support;
 pub mod token;
+pub mod tokens;
 pub mod update_user;
 pub mod user;
 pub mod user_filter;

@@ -21,6 +21,10 @@ pub enum Permission {
     DeleteUserAny,
     /// Read and change the instance settings.
     ManageInstance,
+    /// List, create and revoke one's own personal access tokens.
+    ManageTokenOwn,
+    /// List and revoke anyone's personal access tokens.
+    ManageTokenAny,
 }
 
 impl Permission {
@@ -34,6 +38,8 @@ impl Permission {
         Self::UpdateUserAny,
         Self::DeleteUserAny,
         Self::ManageInstance,
+        Self::ManageTokenOwn,
+        Self::ManageTokenAny,
     ];
 
     /// The GoodMem-style name used in error messages.
@@ -47,13 +53,27 @@ impl Permission {
             Self::UpdateUserAny => "UPDATE_USER_ANY",
             Self::DeleteUserAny => "DELETE_USER_ANY",
             Self::ManageInstance => "MANAGE_INSTANCE",
+            Self::ManageTokenOwn => "MANAGE_TOKEN_OWN",
+            Self::ManageTokenAny => "MANAGE_TOKEN_ANY",
         }
+    }
+
+    /// The permission with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|permission| permission.name() == name)
     }
 }
 
 const ADMINISTRATOR: &[Permission] = Permission::ALL;
 
-const ORDINARY_USER: &[Permission] = &[Permission::DisplayUserOwn, Permission::UpdateUserOwn];
+const ORDINARY_USER: &[Permission] = &[
+    Permission::DisplayUserOwn,
+    Permission::UpdateUserOwn,
+    Permission::ManageTokenOwn,
+];
 
 /// Everything `role` may do.
 pub fn permissions_of(role: Role) -> &'static [Permission] {
@@ -72,6 +92,7 @@ mod tests {
         let granted = permissions_of(Role::User);
         assert!(granted.contains(&Permission::DisplayUserOwn));
         assert!(granted.contains(&Permission::UpdateUserOwn));
+        assert!(granted.contains(&Permission::ManageTokenOwn));
         for any in [
             Permission::DisplayUserAny,
             Permission::ListUser,
@@ -79,6 +100,7 @@ mod tests {
             Permission::UpdateUserAny,
             Permission::DeleteUserAny,
             Permission::ManageInstance,
+            Permission::ManageTokenAny,
         ] {
             assert!(!granted.contains(&any), "{any:?}");
         }

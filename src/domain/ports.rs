@@ -287,3 +287,28 @@ pub trait InstanceSettingsStore: Send + Sync {
         settings: &InstanceSettings,
     ) -> impl Future<Output = Result<(), DomainError>> + Send;
 }
+
+/// Personal access tokens.
+pub trait TokenStore: Send + Sync {
+    /// The owner's unrevoked tokens, newest first, after `after`.
+    fn list_tokens(
+        &self,
+        owner: UserId,
+        after: Option<super::page_token::Position>,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<super::tokens::TokenInfo>, DomainError>> + Send;
+
+    /// Stores a new token.
+    fn create_token(
+        &self,
+        token: &NewCredential,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+
+    /// Revokes the owner's unrevoked token `id`; `false` if there is none.
+    fn revoke_token(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<bool, DomainError>> + Send;
+}

@@ -22,12 +22,21 @@ pub struct Principal {
     pub user: User,
     /// The credential presented.
     pub credential: CredentialInUse,
+    /// The permissions the credential is narrowed to; `None`: all of the
+    /// role's. Scopes never grant what the role lacks.
+    pub scopes: Option<Vec<Permission>>,
 }
 
 impl Principal {
-    /// Whether the caller's role grants `permission`.
+    /// Whether the caller's role grants `permission` and the credential's
+    /// scopes (if any) include it. Every permission check of every protocol
+    /// comes here, so a scoped token cannot be forgotten by a handler.
     pub fn has(&self, permission: Permission) -> bool {
         permissions_of(self.user.role).contains(&permission)
+            && self
+                .scopes
+                .as_ref()
+                .is_none_or(|scopes| scopes.contains(&permission))
     }
 
     /// `PermissionDenied` naming `permission` unless the caller has it.
@@ -35,9 +44,15 @@ impl Principal {
         if self.has(permission) {
             Ok(())
         } else {
+            let outside_scopes = permissions_of(self.user.role).contains(&permission);
             Err(DomainError::PermissionDenied(format!(
-                "permission {} required",
-                permission.name()
+                "permission {} required{}",
+                permission.name(),
+                if outside_scopes {
+                    ": it is outside this token's scopes"
+                } else {
+                    ""
+                }
             )))
         }
     }

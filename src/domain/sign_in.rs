@@ -110,6 +110,7 @@ pub async fn sign_in(
             description: "sign-in session".to_owned(),
             created_at: now,
             expires_at: Some(expires_at),
+            scopes: None,
         })
         .await?;
     tracing::info!(user_id = %user.id, "signed in");

@@ -198,6 +198,7 @@ fn root_key_for(root: UserId, now: EpochMillis) -> (RawToken, NewCredential) {
         description: "root key".to_owned(),
         created_at: now,
         expires_at: None,
+        scopes: None,
     };
     (token, credential)
 }

@@ -36,5 +36,6 @@ pub(crate) fn principal_with_role(role: Role) -> Principal {
             id: uuid::Uuid::now_v7(),
             kind: CredentialKind::PersonalAccessToken,
         },
+        scopes: None,
     }
 }

@@ -57,9 +57,12 @@ pub async fn update_user(
 ) -> Result<User, DomainError> {
     let selector = UserSelector::from_resource_name("user.name", &input.name)?;
     let own_record = selector.names(&caller.user);
-    // Permission before lookup, as for GetUser.
-    if !(own_record && caller.has(Permission::UpdateUserOwn)) {
+    // Permission before lookup, as for GetUser; the error names the
+    // permission this request needed.
+    if !own_record {
         caller.require(Permission::UpdateUserAny)?;
+    } else if !caller.has(Permission::UpdateUserAny) {
+        caller.require(Permission::UpdateUserOwn)?;
     }
     let paths = input.mask.paths_within("update_mask", UPDATABLE)?;
     if let Some(path) = paths

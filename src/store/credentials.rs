@@ -12,6 +12,7 @@ use super::users::into_domain;
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
 use crate::domain::credential::{CredentialKind, NewCredential, PresentedCredential};
+use crate::domain::permission::Permission;
 use crate::domain::ports::CredentialDirectory;
 use crate::domain::token::TokenHash;
 
@@ -30,6 +31,7 @@ pub async fn insert(
         expires_at: Set(record.expires_at.map(|at| at.0)),
         revoked_at: Set(None),
         last_used_at: Set(None),
+        scopes: Set(record.scopes.as_ref().map(|scopes| scopes_json(scopes))),
     };
     credential::Entity::insert(row)
         .exec_without_returning(connection)
@@ -61,6 +63,23 @@ impl CredentialDirectory for Store {
             }
         });
     }
+}
+
+/// Scopes as stored: a JSON array of permission names.
+pub(crate) fn scopes_json(scopes: &[Permission]) -> String {
+    let names: Vec<&str> = scopes.iter().map(|scope| scope.name()).collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Stored scopes back as permissions; a name this binary does not know is
+/// a corrupt row, refused rather than widened or narrowed silently.
+pub(crate) fn scopes_from_json(id: uuid::Uuid, json: &str) -> Result<Vec<Permission>, DomainError> {
+    let corrupt = || DomainError::internal(anyhow::anyhow!("credential {id} has invalid scopes"));
+    let names: Vec<String> = serde_json::from_str(json).map_err(|_| corrupt())?;
+    names
+        .iter()
+        .map(|name| Permission::from_name(name).ok_or_else(corrupt))
+        .collect()
 }
 
 /// The credential uses this process wrote in the last resolution period.
@@ -111,9 +130,15 @@ async fn find_by_hash(
             credential.id
         ))
     })?;
+    let scopes = credential
+        .scopes
+        .as_deref()
+        .map(|json| scopes_from_json(credential.id, json))
+        .transpose()?;
     Ok(Some(PresentedCredential {
         id: credential.id,
         kind,
+        scopes,
         expires_at: credential.expires_at.map(EpochMillis),
         revoked_at: credential.revoked_at.map(EpochMillis),
         last_used_at: credential.last_used_at.map(EpochMillis),

@@ -23,6 +23,7 @@ pub mod migration;
 mod sessions;
 pub mod sqlite_reads;
 pub mod system;
+mod tokens;
 mod user_catalog;
 mod user_filter_sql;
 mod user_registry;

@@ -41,7 +41,7 @@ const CREDENTIAL_WITH_OWNER: &str = concat!(
     "SELECT ",
     user_columns!(),
     ", c.id, c.user_id, c.kind, c.token_hash, c.description, c.created_at, c.expires_at, \
-     c.revoked_at, c.last_used_at \
+     c.revoked_at, c.last_used_at, c.scopes \
      FROM credentials c JOIN users u ON u.id = c.user_id WHERE c.token_hash = ?1"
 );
 
@@ -124,6 +124,7 @@ impl SqliteReads {
                         expires_at: row.get(at + 6)?,
                         revoked_at: row.get(at + 7)?,
                         last_used_at: row.get(at + 8)?,
+                        scopes: row.get(at + 9)?,
                     };
                     Ok((credential, owner))
                 })

@@ -30,33 +30,23 @@ use Code::{
 };
 
 /// Rows: an RPC and the expected code for each caller of [`CALLERS`].
+#[rustfmt::skip]
 const MATRIX: &[(Rpc, [Code; 9])] = &[
-    (
-        Rpc::InitializeSystem,
-        [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who],
-    ),
-    (
-        Rpc::GetSystemInfo,
-        [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who],
-    ),
-    (Rpc::GetUser, [Who, Yes, No, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::ListUsers, [Who, No, No, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::CreateUser, [No, No, No, Yes, Yes, Who, Who, Who, Who]),
-    (
-        Rpc::UpdateUser,
-        [Who, Yes, No, Yes, Yes, Who, Who, Who, Who],
-    ),
-    (Rpc::DeleteUser, [Who, No, No, Nf, Nf, Who, Who, Who, Who]),
-    (Rpc::SignIn, [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::SignOut, [Who, Pre, Pre, Pre, Pre, Who, Who, Who, Who]),
-    (
-        Rpc::GetInstanceSettings,
-        [Who, No, No, Yes, Yes, Who, Who, Who, Who],
-    ),
-    (
-        Rpc::UpdateInstanceSettings,
-        [Who, No, No, Yes, Yes, Who, Who, Who, Who],
-    ),
+    //                               anon self other admin root  del  arch  exp  rev
+    (Rpc::InitializeSystem,          [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::GetSystemInfo,             [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::GetUser,                   [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::ListUsers,                 [Who, No,  No,  Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::CreateUser,                [No,  No,  No,  Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::UpdateUser,                [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::DeleteUser,                [Who, No,  No,  Nf,  Nf,  Who, Who, Who, Who]),
+    (Rpc::SignIn,                    [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::SignOut,                   [Who, Pre, Pre, Pre, Pre, Who, Who, Who, Who]),
+    (Rpc::GetInstanceSettings,       [Who, No,  No,  Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::UpdateInstanceSettings,    [Who, No,  No,  Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::ListPersonalAccessTokens,  [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who]),
+    (Rpc::CreatePersonalAccessToken, [Who, Yes, No,  No,  No,  Who, Who, Who, Who]),
+    (Rpc::DeletePersonalAccessToken, [Who, Nf,  No,  Nf,  Nf,  Who, Who, Who, Who]),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +62,9 @@ enum Rpc {
     SignOut,
     GetInstanceSettings,
     UpdateInstanceSettings,
+    ListPersonalAccessTokens,
+    CreatePersonalAccessToken,
+    DeletePersonalAccessToken,
 }
 
 /// The users and tokens the cells use.
@@ -285,6 +278,43 @@ impl Rpc {
                     ))
                     .await,
             ),
+            Self::ListPersonalAccessTokens => code(
+                users
+                    .list_personal_access_tokens(request(
+                        pb::ListPersonalAccessTokensRequest {
+                            parent: cast.target.resource_name(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::CreatePersonalAccessToken => code(
+                users
+                    .create_personal_access_token(request(
+                        pb::CreatePersonalAccessTokenRequest {
+                            parent: cast.target.resource_name(),
+                            description: "matrix".into(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::DeletePersonalAccessToken => code(
+                users
+                    .delete_personal_access_token(request(
+                        pb::DeletePersonalAccessTokenRequest {
+                            name: format!(
+                                "{}/personalAccessTokens/{}",
+                                cast.target.resource_name(),
+                                uuid::Uuid::now_v7()
+                            ),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
         }
     }
 
@@ -325,6 +355,24 @@ impl Rpc {
                 Method::PATCH,
                 "/v1/system/settings?updateMask=allowRegistration".into(),
                 Some(json!({"allowRegistration": false})),
+            ),
+            Self::ListPersonalAccessTokens => (
+                Method::GET,
+                format!("/v1/users/{target}/personalAccessTokens"),
+                None,
+            ),
+            Self::CreatePersonalAccessToken => (
+                Method::POST,
+                format!("/api/v1/users/{target}/personalAccessTokens"),
+                Some(json!({"description": "matrix over rest"})),
+            ),
+            Self::DeletePersonalAccessToken => (
+                Method::DELETE,
+                format!(
+                    "/v1/users/{target}/personalAccessTokens/{}",
+                    uuid::Uuid::now_v7()
+                ),
+                None,
             ),
         }
     }

@@ -352,6 +352,7 @@ impl TestApp {
             description: "test".to_owned(),
             created_at: now,
             expires_at,
+            scopes: None,
         };
         credentials::insert(self.store.writer(), &record)
             .await

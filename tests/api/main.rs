@@ -20,6 +20,7 @@ mod hostile_input;
 mod lifecycle;
 mod list_users;
 mod observability;
+mod personal_access_tokens;
 mod protocols;
 mod resilience;
 mod rest;

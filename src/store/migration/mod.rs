@@ -14,6 +14,7 @@ mod m20261124_000006_create_user_totals;
 mod m20261124_000007_create_idempotency_records;
 mod m20261124_000008_create_sign_in_failures;
 mod m20261124_000009_create_instance_settings;
+mod m20261124_000010_add_credential_scopes;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_create_idempotency_records::Migration),
             Box::new(m20261124_000008_create_sign_in_failures::Migration),
             Box::new(m20261124_000009_create_instance_settings::Migration),
+            Box::new(m20261124_000010_add_credential_scopes::Migration),
         ]
     }
 }

@@ -75,6 +75,27 @@ impl UserService for BareUserService {
     ) -> Result<Response<()>, Status> {
         Err(Status::unimplemented("not part of the ceiling"))
     }
+
+    async fn list_personal_access_tokens(
+        &self,
+        _request: Request<pb::ListPersonalAccessTokensRequest>,
+    ) -> Result<Response<pb::ListPersonalAccessTokensResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn create_personal_access_token(
+        &self,
+        _request: Request<pb::CreatePersonalAccessTokenRequest>,
+    ) -> Result<Response<pb::CreatePersonalAccessTokenResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn delete_personal_access_token(
+        &self,
+        _request: Request<pb::DeletePersonalAccessTokenRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
 }
 
 #[tokio::main]
