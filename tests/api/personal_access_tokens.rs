@@ -188,7 +188,46 @@ async fn lists_show_metadata_and_deletes_revoke_at_once(app: TestApp) {
     assert_eq!(again.code(), Code::NotFound);
 }
 
+async fn a_revoked_token_stops_working_on_every_process(app: TestApp) {
+    app.initialize().await;
+    let (erin, erin_key) = app.insert_user(Role::User, "erin").await;
+    let other = app.second_server().await;
+    let parent = erin.id.resource_name();
+    let created = app
+        .users()
+        .await
+        .create_personal_access_token(bearer(create(&parent, &[], 0), &erin_key))
+        .await
+        .unwrap()
+        .into_inner();
+    let token = created.token;
+    let mut there = other.users().await;
+    let before = there
+        .get_user(bearer(pb::GetUserRequest::default(), &token))
+        .await;
+
+    app.users()
+        .await
+        .delete_personal_access_token(bearer(
+            pb::DeletePersonalAccessTokenRequest {
+                name: created.personal_access_token.unwrap().name,
+            },
+            &erin_key,
+        ))
+        .await
+        .unwrap();
+    let after = there
+        .get_user(bearer(pb::GetUserRequest::default(), &token))
+        .await
+        .unwrap_err();
+
+    assert!(before.is_ok(), "{before:?}");
+    assert_eq!(after.code(), Code::Unauthenticated);
+    other.stop().await.unwrap();
+}
+
 on_every_backend!(
+    a_revoked_token_stops_working_on_every_process,
     a_read_only_token_reads_but_cannot_write,
     scopes_and_lifetimes_are_validated,
     lists_show_metadata_and_deletes_revoke_at_once,
