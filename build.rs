@@ -12,6 +12,7 @@ const PROTO_ROOT: &str = "proto";
 const API_FILES: &[&str] = &[
     "goodmem/v1/options.proto",
     "goodmem/v1/user.proto",
+    "goodmem/v1/user_resources.proto",
     "goodmem/v1/user_service.proto",
     "goodmem/v1/system_service.proto",
     "goodmem/v1/auth_service.proto",

@@ -31,6 +31,9 @@ pub struct ServerConfig {
     /// The longest any call may take; a client's shorter `grpc-timeout`
     /// wins. Past it the call is `DEADLINE_EXCEEDED`.
     pub call_timeout: std::time::Duration,
+    /// Let webhooks target loopback and private addresses (the SSRF guard
+    /// is off): for receivers on the same host or network.
+    pub allow_private_webhooks: bool,
 }
 
 impl ServerConfig {
@@ -54,6 +57,7 @@ impl ServerConfig {
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
             connections: crate::serve::Settings::default(),
             store: crate::store::StoreSettings::default(),
+            allow_private_webhooks: false,
         }
     }
 }

@@ -14,3 +14,4 @@ pub mod serve;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod webhook;

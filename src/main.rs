@@ -68,6 +68,11 @@ struct Cli {
     /// it calls are RESOURCE_EXHAUSTED.
     #[arg(long, env = "ROSTER_REQUEST_BUDGET_MIB", default_value_t = Settings::default().request_bytes_budget / (1024 * 1024), global = true)]
     request_budget_mib: usize,
+    /// Let webhooks target loopback, private, link-local and unique-local
+    /// addresses (turns the SSRF guard off): for receivers on the same
+    /// host or network.
+    #[arg(long, env = "ROSTER_ALLOW_PRIVATE_WEBHOOKS", global = true)]
+    allow_private_webhooks: bool,
 }
 
 impl Cli {
@@ -126,6 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.cors_origins = cli.cors_origins;
             config.call_timeout = Duration::from_secs(cli.call_timeout_secs);
             config.max_request_bytes = cli.max_request_bytes;
+            config.allow_private_webhooks = cli.allow_private_webhooks;
             config.store.statement_timeout = Duration::from_secs(cli.statement_timeout_secs);
             config.connections = Settings {
                 max_connections: cli.max_connections,

@@ -39,6 +39,7 @@ use crate::config::ServerConfig;
 use crate::domain::password::PasswordHasher;
 use crate::domain::ports::SystemStore as _;
 use crate::domain::system::SetupCode;
+use crate::domain::webhook_target::TargetPolicy;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::goodmem::v1::auth_service_server::AuthServiceServer;
 use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
@@ -438,6 +439,9 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         capabilities,
         setup_code: shared.setup_code.clone(),
         hasher: PasswordHasher::for_this_machine(),
+        webhook_policy: TargetPolicy {
+            allow_private: config.allow_private_webhooks,
+        },
     };
     let max_message = config.max_request_bytes;
     let user_service = UserServiceServer::new(UserServiceApi::new(context.clone()))

@@ -11,11 +11,13 @@ pub mod gate;
 pub mod methods;
 pub mod status;
 pub mod system_service;
+pub mod user_resources;
 pub mod user_service;
 
 use crate::domain::password::PasswordHasher;
 use crate::domain::principal::Principal;
 use crate::domain::system::SetupCode;
+use crate::domain::webhook_target::TargetPolicy;
 use crate::store::Store;
 
 /// What every service needs.
@@ -29,6 +31,8 @@ pub struct ApiContext {
     pub setup_code: SetupCode,
     /// Password hashing, off the async workers and bounded.
     pub hasher: PasswordHasher,
+    /// Whether webhooks may target private addresses.
+    pub webhook_policy: TargetPolicy,
 }
 
 /// The caller the gate authenticated. A handler of a non-public method

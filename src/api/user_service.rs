@@ -3,18 +3,28 @@ use tonic::{Request, Response, Status};
 
 use super::call_origin::CallOrigin;
 use super::convert::{GetUserQuery, delete_target, token_message};
+use super::user_resources::{
+    notification_message, setting_message, webhook_input, webhook_message,
+};
 use super::{ApiContext, caller};
 use crate::domain::clock::EpochMillis;
 use crate::domain::create_user::{Creator, create_user};
 use crate::domain::delete_user::delete_user;
+use crate::domain::field_mask::FieldMask;
 use crate::domain::list_users::list_users;
+use crate::domain::notifications::{delete_notification, list_notifications, update_notification};
 use crate::domain::principal::Principal;
 use crate::domain::system::{BootstrapCaller, Initialization, initialize_system};
 use crate::domain::tokens::{NewTokenInput, create_token, delete_token, list_tokens};
 use crate::domain::update_user::update_user;
+use crate::domain::user_settings::{get_user_setting, list_user_settings, update_user_setting};
 use crate::domain::users::get_user;
+use crate::domain::webhooks::{
+    Targets, create_webhook, delete_webhook, list_webhooks, update_webhook,
+};
 use crate::proto::goodmem::v1 as pb;
 use crate::proto::goodmem::v1::user_service_server::UserService;
+use crate::webhook::resolver::SystemResolver;
 
 /// The UserService implementation.
 #[derive(Clone, Debug)]
@@ -26,6 +36,14 @@ impl UserServiceApi {
     /// The service over `context`.
     pub fn new(context: ApiContext) -> Self {
         Self { context }
+    }
+
+    /// Where webhooks may point, and how their hosts are resolved.
+    fn targets(&self) -> Targets<'static, SystemResolver> {
+        Targets {
+            policy: self.context.webhook_policy,
+            resolver: &SystemResolver,
+        }
     }
 
     /// The bootstrap facts of a public call (the gate records its origin).
@@ -195,6 +213,190 @@ impl UserService for UserServiceApi {
         let caller = caller(&mut request)?;
         let pb::DeletePersonalAccessTokenRequest { name } = request.into_inner();
         delete_token(&self.context.store, &caller, &name).await?;
+        Ok(Response::new(()))
+    }
+
+    async fn get_user_setting(
+        &self,
+        mut request: Request<pb::GetUserSettingRequest>,
+    ) -> Result<Response<pb::UserSetting>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::GetUserSettingRequest { name } = request.into_inner();
+        let setting = get_user_setting(&self.context.store, &caller, &name).await?;
+        Ok(Response::new(setting_message(setting)))
+    }
+
+    async fn update_user_setting(
+        &self,
+        mut request: Request<pb::UpdateUserSettingRequest>,
+    ) -> Result<Response<pb::UserSetting>, Status> {
+        let caller = caller(&mut request)?;
+        let input = request.into_inner().into();
+        let setting = update_user_setting(&self.context.store, &caller, input).await?;
+        Ok(Response::new(setting_message(setting)))
+    }
+
+    async fn list_user_settings(
+        &self,
+        mut request: Request<pb::ListUserSettingsRequest>,
+    ) -> Result<Response<pb::ListUserSettingsResponse>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::ListUserSettingsRequest {
+            parent,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let page = list_user_settings(
+            &self.context.store,
+            &caller,
+            &parent,
+            page_size,
+            &page_token,
+        )
+        .await?;
+        Ok(Response::new(pb::ListUserSettingsResponse {
+            settings: page.settings.into_iter().map(setting_message).collect(),
+            next_page_token: page.next_page_token,
+            total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
+        }))
+    }
+
+    async fn list_user_webhooks(
+        &self,
+        mut request: Request<pb::ListUserWebhooksRequest>,
+    ) -> Result<Response<pb::ListUserWebhooksResponse>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::ListUserWebhooksRequest {
+            parent,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let page = list_webhooks(
+            &self.context.store,
+            &caller,
+            &parent,
+            page_size,
+            &page_token,
+        )
+        .await?;
+        Ok(Response::new(pb::ListUserWebhooksResponse {
+            webhooks: page
+                .webhooks
+                .into_iter()
+                .map(|webhook| webhook_message(webhook, None))
+                .collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn create_user_webhook(
+        &self,
+        mut request: Request<pb::CreateUserWebhookRequest>,
+    ) -> Result<Response<pb::UserWebhook>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::CreateUserWebhookRequest { parent, webhook } = request.into_inner();
+        let (webhook, secret) = create_webhook(
+            &self.context.store,
+            self.targets(),
+            &caller,
+            &parent,
+            webhook_input(webhook),
+        )
+        .await?;
+        Ok(Response::new(webhook_message(webhook, Some(&secret))))
+    }
+
+    async fn update_user_webhook(
+        &self,
+        mut request: Request<pb::UpdateUserWebhookRequest>,
+    ) -> Result<Response<pb::UserWebhook>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::UpdateUserWebhookRequest {
+            webhook,
+            update_mask,
+        } = request.into_inner();
+        let mask = FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default());
+        let webhook = update_webhook(
+            &self.context.store,
+            self.targets(),
+            &caller,
+            webhook_input(webhook),
+            mask,
+        )
+        .await?;
+        Ok(Response::new(webhook_message(webhook, None)))
+    }
+
+    async fn delete_user_webhook(
+        &self,
+        mut request: Request<pb::DeleteUserWebhookRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::DeleteUserWebhookRequest { name } = request.into_inner();
+        delete_webhook(&self.context.store, &caller, &name).await?;
+        Ok(Response::new(()))
+    }
+
+    async fn list_user_notifications(
+        &self,
+        mut request: Request<pb::ListUserNotificationsRequest>,
+    ) -> Result<Response<pb::ListUserNotificationsResponse>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::ListUserNotificationsRequest {
+            parent,
+            page_size,
+            page_token,
+            filter,
+        } = request.into_inner();
+        let page = list_notifications(
+            &self.context.store,
+            &caller,
+            &parent,
+            page_size,
+            &page_token,
+            &filter,
+        )
+        .await?;
+        Ok(Response::new(pb::ListUserNotificationsResponse {
+            notifications: page
+                .notifications
+                .into_iter()
+                .map(notification_message)
+                .collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn update_user_notification(
+        &self,
+        mut request: Request<pb::UpdateUserNotificationRequest>,
+    ) -> Result<Response<pb::UserNotification>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::UpdateUserNotificationRequest {
+            notification,
+            update_mask,
+        } = request.into_inner();
+        let pb::UserNotification {
+            name,
+            status,
+            sender: _,
+            r#type: _,
+            create_time: _,
+            memo: _,
+        } = notification.unwrap_or_default();
+        let mask = FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default());
+        let notification =
+            update_notification(&self.context.store, &caller, &name, status, mask).await?;
+        Ok(Response::new(notification_message(notification)))
+    }
+
+    async fn delete_user_notification(
+        &self,
+        mut request: Request<pb::DeleteUserNotificationRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::DeleteUserNotificationRequest { name } = request.into_inner();
+        delete_notification(&self.context.store, &caller, &name).await?;
         Ok(Response::new(()))
     }
 }

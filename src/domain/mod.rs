@@ -2,6 +2,7 @@
 //! never reach this module and it never names the store. What it needs from
 //! storage it asks through the traits in `ports`.
 pub mod authentication;
+pub mod cel_filter;
 pub mod clock;
 pub mod create_user;
 pub mod credential;
@@ -10,6 +11,9 @@ pub mod error;
 pub mod field_mask;
 pub mod instance;
 pub mod list_users;
+pub mod notification_filter;
+pub mod notifications;
+pub mod ownership;
 pub mod page_token;
 pub mod password;
 pub mod permission;
@@ -25,6 +29,10 @@ pub mod tokens;
 pub mod update_user;
 pub mod user;
 pub mod user_filter;
+pub mod user_settings;
 pub mod users;
+pub mod visibility;
+pub mod webhook_target;
+pub mod webhooks;
 
 pub use error::{DomainError, FieldViolation, FieldViolations, Validation};

@@ -25,6 +25,24 @@ pub enum Permission {
     ManageTokenOwn,
     /// List and revoke anyone's personal access tokens.
     ManageTokenAny,
+    /// Read one's own settings.
+    DisplaySettingOwn,
+    /// Read anyone's settings.
+    DisplaySettingAny,
+    /// Change one's own settings (nobody changes another's).
+    UpdateSettingOwn,
+    /// List one's own webhooks.
+    DisplayWebhookOwn,
+    /// List anyone's webhooks.
+    DisplayWebhookAny,
+    /// Create, change and delete one's own webhooks.
+    ManageWebhookOwn,
+    /// Create, change and delete anyone's webhooks.
+    ManageWebhookAny,
+    /// List one's own notifications (nobody reads another's).
+    DisplayNotificationOwn,
+    /// Mark and delete one's own notifications.
+    ManageNotificationOwn,
 }
 
 impl Permission {
@@ -40,6 +58,15 @@ impl Permission {
         Self::ManageInstance,
         Self::ManageTokenOwn,
         Self::ManageTokenAny,
+        Self::DisplaySettingOwn,
+        Self::DisplaySettingAny,
+        Self::UpdateSettingOwn,
+        Self::DisplayWebhookOwn,
+        Self::DisplayWebhookAny,
+        Self::ManageWebhookOwn,
+        Self::ManageWebhookAny,
+        Self::DisplayNotificationOwn,
+        Self::ManageNotificationOwn,
     ];
 
     /// The GoodMem-style name used in error messages.
@@ -55,6 +82,15 @@ impl Permission {
             Self::ManageInstance => "MANAGE_INSTANCE",
             Self::ManageTokenOwn => "MANAGE_TOKEN_OWN",
             Self::ManageTokenAny => "MANAGE_TOKEN_ANY",
+            Self::DisplaySettingOwn => "DISPLAY_SETTING_OWN",
+            Self::DisplaySettingAny => "DISPLAY_SETTING_ANY",
+            Self::UpdateSettingOwn => "UPDATE_SETTING_OWN",
+            Self::DisplayWebhookOwn => "DISPLAY_WEBHOOK_OWN",
+            Self::DisplayWebhookAny => "DISPLAY_WEBHOOK_ANY",
+            Self::ManageWebhookOwn => "MANAGE_WEBHOOK_OWN",
+            Self::ManageWebhookAny => "MANAGE_WEBHOOK_ANY",
+            Self::DisplayNotificationOwn => "DISPLAY_NOTIFICATION_OWN",
+            Self::ManageNotificationOwn => "MANAGE_NOTIFICATION_OWN",
         }
     }
 
@@ -73,6 +109,12 @@ const ORDINARY_USER: &[Permission] = &[
     Permission::DisplayUserOwn,
     Permission::UpdateUserOwn,
     Permission::ManageTokenOwn,
+    Permission::DisplaySettingOwn,
+    Permission::UpdateSettingOwn,
+    Permission::DisplayWebhookOwn,
+    Permission::ManageWebhookOwn,
+    Permission::DisplayNotificationOwn,
+    Permission::ManageNotificationOwn,
 ];
 
 /// Everything `role` may do.
@@ -93,6 +135,9 @@ mod tests {
         assert!(granted.contains(&Permission::DisplayUserOwn));
         assert!(granted.contains(&Permission::UpdateUserOwn));
         assert!(granted.contains(&Permission::ManageTokenOwn));
+        assert!(granted.contains(&Permission::UpdateSettingOwn));
+        assert!(granted.contains(&Permission::ManageWebhookOwn));
+        assert!(granted.contains(&Permission::ManageNotificationOwn));
         for any in [
             Permission::DisplayUserAny,
             Permission::ListUser,
@@ -101,6 +146,9 @@ mod tests {
             Permission::DeleteUserAny,
             Permission::ManageInstance,
             Permission::ManageTokenAny,
+            Permission::DisplaySettingAny,
+            Permission::DisplayWebhookAny,
+            Permission::ManageWebhookAny,
         ] {
             assert!(!granted.contains(&any), "{any:?}");
         }

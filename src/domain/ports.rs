@@ -217,8 +217,9 @@ pub trait UserRegistry: Send + Sync {
     ) -> impl Future<Output = Result<(), DomainError>> + Send;
 
     /// Marks the user deleted (freeing its email and username) and removes
-    /// all its credentials. Without `force`, a user owning personal access
-    /// tokens is `FailedPrecondition`, decided in the same transaction.
+    /// all its credentials, webhooks, notifications and settings. Without
+    /// `force`, a user owning personal access tokens or webhooks is
+    /// `FailedPrecondition` naming them, decided in the same transaction.
     fn delete_user(
         &self,
         user: &User,
@@ -310,5 +311,96 @@ pub trait TokenStore: Send + Sync {
         owner: UserId,
         id: uuid::Uuid,
         now: EpochMillis,
+    ) -> impl Future<Output = Result<bool, DomainError>> + Send;
+}
+
+/// The GENERAL setting rows.
+pub trait UserSettingStore: Send + Sync {
+    /// The stored GENERAL setting; `None` until first written.
+    fn general_setting(
+        &self,
+        owner: UserId,
+    ) -> impl Future<Output = Result<Option<super::user_settings::GeneralSetting>, DomainError>> + Send;
+
+    /// Writes the changed fields in one statement (the others keep their
+    /// stored values, or the defaults on a first write) and returns the
+    /// setting as stored.
+    fn update_general_setting(
+        &self,
+        owner: UserId,
+        change: &super::user_settings::GeneralSettingChange,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<super::user_settings::GeneralSetting, DomainError>> + Send;
+}
+
+/// Webhooks.
+pub trait WebhookStore: Send + Sync {
+    /// The owner's webhooks, oldest first, after `after`.
+    fn list_webhooks(
+        &self,
+        owner: UserId,
+        after: Option<super::page_token::Position>,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<super::webhooks::Webhook>, DomainError>> + Send;
+
+    /// Stores a webhook with its secret, unless its owner already has
+    /// `max_per_owner` (`FailedPrecondition`), decided in the same
+    /// transaction.
+    fn create_webhook(
+        &self,
+        webhook: &super::webhooks::Webhook,
+        secret: &super::webhooks::SigningSecret,
+        max_per_owner: u64,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+
+    /// The owner's webhook `id`.
+    fn find_webhook(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<super::webhooks::Webhook>, DomainError>> + Send;
+
+    /// Stores a changed webhook's url, display name and update time;
+    /// `false` if it is gone.
+    fn update_webhook(
+        &self,
+        webhook: &super::webhooks::Webhook,
+    ) -> impl Future<Output = Result<bool, DomainError>> + Send;
+
+    /// Deletes the owner's webhook `id`; `false` if there is none.
+    fn delete_webhook(
+        &self,
+        owner: UserId,
+        id: uuid::Uuid,
+    ) -> impl Future<Output = Result<bool, DomainError>> + Send;
+}
+
+/// Notifications.
+pub trait NotificationStore: Send + Sync {
+    /// The recipient's notifications matching `filter`, newest first,
+    /// after `after`.
+    fn list_notifications(
+        &self,
+        recipient: UserId,
+        filter: Option<&super::notification_filter::NotificationFilter>,
+        after: Option<super::page_token::Position>,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<super::notifications::Notification>, DomainError>> + Send;
+
+    /// Sets the status of the recipient's notification `id`; the
+    /// notification as stored, or `None` if there is none.
+    fn set_notification_status(
+        &self,
+        recipient: UserId,
+        id: uuid::Uuid,
+        status: super::notifications::NotificationStatus,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<Option<super::notifications::Notification>, DomainError>> + Send;
+
+    /// Deletes the recipient's notification `id`; `false` if there is none.
+    fn delete_notification(
+        &self,
+        recipient: UserId,
+        id: uuid::Uuid,
     ) -> impl Future<Output = Result<bool, DomainError>> + Send;
 }

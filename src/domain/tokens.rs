@@ -2,6 +2,7 @@
 //! scopes), listed as metadata, revoked at once.
 use super::clock::EpochMillis;
 use super::credential::{CredentialKind, NewCredential};
+use super::ownership::{parse_owned_name, parse_owner, require_on};
 use super::page_token::{self, Position};
 use super::permission::{Permission, permissions_of};
 use super::ports::TokenStore;
@@ -73,23 +74,14 @@ pub struct NewTokenInput {
     pub scopes: Vec<String>,
 }
 
-/// `users/{uuid}` → the user id.
-fn owner_of(field: &str, parent: &str) -> Result<UserId, DomainError> {
-    let id = parent
-        .strip_prefix("users/")
-        .ok_or_else(|| DomainError::invalid(field, "must look like users/{uuid}"))?;
-    UserId::parse_text(field, id)
-}
-
 /// Permission to act on `owner`'s tokens, decided before any lookup.
 fn may_manage(caller: &Principal, owner: UserId) -> Result<(), DomainError> {
-    if owner != caller.user.id {
-        return caller.require(Permission::ManageTokenAny);
-    }
-    if caller.has(Permission::ManageTokenAny) {
-        return Ok(());
-    }
-    caller.require(Permission::ManageTokenOwn)
+    require_on(
+        caller,
+        owner,
+        Permission::ManageTokenOwn,
+        Permission::ManageTokenAny,
+    )
 }
 
 /// ListPersonalAccessTokens.
@@ -100,7 +92,7 @@ pub async fn list_tokens(
     page_size: i32,
     page_token_text: &str,
 ) -> Result<TokenPage, DomainError> {
-    let owner = owner_of("parent", parent)?;
+    let owner = parse_owner("parent", parent)?;
     may_manage(caller, owner)?;
     let limit = page_token::page_size(page_size)?;
     let tag = page_token::query_tag(&[owner.0.as_bytes()]);
@@ -134,7 +126,7 @@ pub async fn create_token(
     caller: &Principal,
     input: NewTokenInput,
 ) -> Result<(TokenInfo, RawToken), DomainError> {
-    let owner = owner_of("parent", &input.parent)?;
+    let owner = parse_owner("parent", &input.parent)?;
     if owner != caller.user.id {
         return Err(DomainError::PermissionDenied(
             "personal access tokens are created by their owner".to_owned(),
@@ -215,19 +207,7 @@ pub async fn delete_token(
     caller: &Principal,
     name: &str,
 ) -> Result<(), DomainError> {
-    let malformed = || {
-        DomainError::invalid(
-            "name",
-            "must look like users/{uuid}/personalAccessTokens/{uuid}",
-        )
-    };
-    let (parent, token) = name
-        .split_once("/personalAccessTokens/")
-        .ok_or_else(malformed)?;
-    let owner = owner_of("name", parent)?;
-    let token_id = UserId::parse_text("name", token)
-        .map_err(|_| malformed())?
-        .0;
+    let (owner, token_id) = parse_owned_name("name", name, "personalAccessTokens")?;
     may_manage(caller, owner)?;
     if !store
         .revoke_token(owner, token_id, EpochMillis::now())

@@ -1,18 +1,14 @@
 //! ListUsers filters: a small CEL subset, parsed with the `cel` crate and
 //! turned into a tree the store translates to SQL. Nothing is evaluated in
 //! memory, and anything outside the subset is refused by name.
-use cel::common::ast::{Expr, IdedExpr, LiteralValue, operators};
+use cel::common::ast::IdedExpr;
 
 use super::DomainError;
+use super::cel_filter::{
+    self, Grammar, Leaf, Tree, identifier, index_of, invalid, string_literal, unsupported_function,
+};
 use super::profile::{MAX_LABEL_VALUE_CHARS, is_label_key};
 use super::user::{Role, UserState};
-
-/// Longest filter text accepted.
-const MAX_FILTER_BYTES: usize = 1024;
-/// Most comparisons in one filter.
-const MAX_COMPARISONS: usize = 16;
-/// Deepest nesting of `&&` / `||`.
-const MAX_DEPTH: usize = 12;
 
 /// The text fields `startsWith` and `contains` apply to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,76 +77,40 @@ impl UserFilter {
     }
 }
 
-fn invalid(description: impl Into<String>) -> DomainError {
-    DomainError::invalid("filter", description)
-}
+const GRAMMAR: Grammar = Grammar {
+    fields: "filter on username, email, display_name, role, state or labels[\"key\"]",
+    operators: "==, !=, &&, ||, startsWith or contains",
+};
 
-const FIELDS: &str = "filter on username, email, display_name, role, state or labels[\"key\"]";
+impl Tree for UserFilter {
+    fn and(left: Self, right: Self) -> Self {
+        Self::And(Box::new(left), Box::new(right))
+    }
+
+    fn or(left: Self, right: Self) -> Self {
+        Self::Or(Box::new(left), Box::new(right))
+    }
+}
 
 impl UserFilter {
     /// Parses `text`; empty means no filter.
     pub fn parse(text: &str) -> Result<Option<Self>, DomainError> {
-        if text.trim().is_empty() {
-            return Ok(None);
-        }
-        if text.len() > MAX_FILTER_BYTES {
-            return Err(invalid(format!("must be at most {MAX_FILTER_BYTES} bytes")));
-        }
-        // The parser is generated code; a panic on odd input must not take
-        // the call (or the worker) down with it.
-        let source = text.to_owned();
-        let parsed = std::panic::catch_unwind(move || cel::parser::Parser::new().parse(&source))
-            .map_err(|_| invalid("syntax error"))?;
-        let expression =
-            parsed.map_err(|errors| invalid(format!("syntax error: {}", first_line(&errors))))?;
-        let mut comparisons = 0;
-        translate(&expression, 0, &mut comparisons).map(Some)
+        cel_filter::parse(text, GRAMMAR, &mut translate)
     }
 }
 
-fn first_line(errors: &cel::ParseErrors) -> String {
-    errors
-        .to_string()
-        .lines()
-        .next()
-        .unwrap_or("unparsable")
-        .to_lowercase()
-}
-
-fn translate(
-    expression: &IdedExpr,
-    depth: usize,
-    comparisons: &mut usize,
-) -> Result<UserFilter, DomainError> {
-    if depth > MAX_DEPTH {
-        return Err(invalid(format!("nests deeper than {MAX_DEPTH} levels")));
-    }
-    let Expr::Call(call) = &expression.expr else {
-        return Err(invalid(format!(
-            "expected a comparison such as username == \"alice\"; {FIELDS}"
-        )));
-    };
-    let args = &call.args;
-    match (call.func_name.as_str(), &call.target, args.as_slice()) {
-        (operators::LOGICAL_AND, None, [left, right]) => Ok(UserFilter::And(
-            Box::new(translate(left, depth + 1, comparisons)?),
-            Box::new(translate(right, depth + 1, comparisons)?),
-        )),
-        (operators::LOGICAL_OR, None, [left, right]) => Ok(UserFilter::Or(
-            Box::new(translate(left, depth + 1, comparisons)?),
-            Box::new(translate(right, depth + 1, comparisons)?),
-        )),
-        (operator @ (operators::EQUALS | operators::NOT_EQUALS), None, [left, right]) => {
-            count(comparisons)?;
-            let equal = operator == operators::EQUALS;
-            match (string_literal(right), string_literal(left)) {
-                (Some(value), _) => compare(left, equal, value),
-                (None, Some(value)) => compare(right, equal, value),
-                (None, None) => Err(invalid("compare a field with a string literal")),
-            }
-        }
-        (method @ ("startsWith" | "contains"), Some(target), [argument]) => {
-            count(comparisons)?;
+fn translate(leaf: Leaf<'_>) -> Result<UserFilter, DomainError> {
+    match leaf {
+        Leaf::Compare {
+            field,
+            equal,
+            value,
+        } => compare(field, equal, value),
+        Leaf::Method {
+            name: method @ ("startsWith" | "contains"),
+            target,
+            argument,
+        } => {
             let field = match identifier(target) {
                 Some("username") => TextField::Username,
                 Some("email") => TextField::Email,
@@ -171,29 +131,8 @@ fn translate(
                 UserFilter::Contains(field, value)
             })
         }
-        (name, _, _) => Err(invalid(format!(
-            "unsupported {} {:?}: use ==, !=, &&, ||, startsWith or contains",
-            if name.starts_with('_') || name.ends_with('_') || name.starts_with('@') {
-                "operator"
-            } else {
-                "function"
-            },
-            display_operator(name)
-        ))),
+        Leaf::Method { name, .. } => Err(unsupported_function(name, GRAMMAR)),
     }
-}
-
-fn count(comparisons: &mut usize) -> Result<(), DomainError> {
-    *comparisons += 1;
-    if *comparisons > MAX_COMPARISONS {
-        return Err(invalid(format!("at most {MAX_COMPARISONS} comparisons")));
-    }
-    Ok(())
-}
-
-/// `_>_` → `>`; function names unchanged.
-fn display_operator(name: &str) -> &str {
-    name.trim_matches(|character| character == '_' || character == '@')
 }
 
 fn compare(field: &IdedExpr, equal: bool, value: &str) -> Result<UserFilter, DomainError> {
@@ -247,22 +186,22 @@ fn compare(field: &IdedExpr, equal: bool, value: &str) -> Result<UserFilter, Dom
                 UserFilter::StateIsNot(state),
             ))
         }
-        Some(other) => Err(invalid(format!("unsupported field {other:?}: {FIELDS}"))),
-        None => Err(invalid(format!("unsupported expression: {FIELDS}"))),
+        Some(other) => Err(invalid(format!(
+            "unsupported field {other:?}: {}",
+            GRAMMAR.fields
+        ))),
+        None => Err(invalid(format!(
+            "unsupported expression: {}",
+            GRAMMAR.fields
+        ))),
     }
 }
 
 /// `labels["key"]` → the key; `None` for anything else.
 fn label_key(expression: &IdedExpr) -> Result<Option<String>, DomainError> {
-    let Expr::Call(call) = &expression.expr else {
+    let Some(("labels", key)) = index_of(expression) else {
         return Ok(None);
     };
-    let [map, key] = call.args.as_slice() else {
-        return Ok(None);
-    };
-    if call.func_name != operators::INDEX || identifier(map) != Some("labels") {
-        return Ok(None);
-    }
     let key = string_literal(key).ok_or_else(|| invalid("labels are indexed by a string"))?;
     if !is_label_key(key) {
         return Err(invalid(
@@ -270,20 +209,6 @@ fn label_key(expression: &IdedExpr) -> Result<Option<String>, DomainError> {
         ));
     }
     Ok(Some(key.to_owned()))
-}
-
-fn identifier(expression: &IdedExpr) -> Option<&str> {
-    match &expression.expr {
-        Expr::Ident(name) => Some(name),
-        _ => None,
-    }
-}
-
-fn string_literal(expression: &IdedExpr) -> Option<&str> {
-    match &expression.expr {
-        Expr::Literal(LiteralValue::String(text)) => Some(text),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

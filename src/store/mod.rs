@@ -20,6 +20,7 @@ pub mod entity;
 mod errors;
 mod instance_settings;
 pub mod migration;
+pub mod notifications;
 mod sessions;
 pub mod sqlite_reads;
 pub mod system;
@@ -27,7 +28,9 @@ mod tokens;
 mod user_catalog;
 mod user_filter_sql;
 mod user_registry;
+mod user_settings;
 pub mod users;
+mod webhooks;
 
 /// Which database a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,10 @@ use sea_orm::{
     PaginatorTrait as _, QueryFilter as _,
 };
 
-use super::entity::{credential, idempotency_record, user, user_label};
+use super::entity::{
+    credential, idempotency_record, user, user_general_setting, user_label, user_notification,
+    user_webhook,
+};
 use super::users::{adjust_totals, insert, insert_labels, unique_user_violation};
 use super::{Store, system};
 use crate::domain::DomainError;
@@ -123,11 +126,22 @@ impl UserRegistry for Store {
                 .filter(credential::Column::RevokedAt.is_null())
                 .count(&transaction)
                 .await?;
+            let webhooks = user_webhook::Entity::find()
+                .filter(user_webhook::Column::UserId.eq(user.id.0))
+                .count(&transaction)
+                .await?;
+            let mut owned = Vec::new();
             if tokens > 0 {
+                owned.push(format!("{tokens} personal access token(s)"));
+            }
+            if webhooks > 0 {
+                owned.push(format!("{webhooks} webhook(s)"));
+            }
+            if !owned.is_empty() {
                 transaction.rollback().await?;
                 return Err(DomainError::FailedPrecondition(format!(
-                    "the user still owns {tokens} personal access token(s); \
-                     delete them first or pass force=true"
+                    "the user still owns {}; delete them first or pass force=true",
+                    owned.join(" and ")
                 )));
             }
         }
@@ -151,9 +165,22 @@ impl UserRegistry for Store {
             transaction.rollback().await?;
             return Ok(());
         }
-        // Every credential stops working at once: they are gone.
+        // Every credential stops working at once: they are gone, and so is
+        // what only the user could see or use.
         credential::Entity::delete_many()
             .filter(credential::Column::UserId.eq(user.id.0))
+            .exec(&transaction)
+            .await?;
+        user_webhook::Entity::delete_many()
+            .filter(user_webhook::Column::UserId.eq(user.id.0))
+            .exec(&transaction)
+            .await?;
+        user_notification::Entity::delete_many()
+            .filter(user_notification::Column::UserId.eq(user.id.0))
+            .exec(&transaction)
+            .await?;
+        user_general_setting::Entity::delete_many()
+            .filter(user_general_setting::Column::UserId.eq(user.id.0))
             .exec(&transaction)
             .await?;
         adjust_totals(&transaction, -1, 0).await?;

@@ -6,5 +6,8 @@ pub mod instance_settings;
 pub mod sign_in_failure;
 pub mod system_state;
 pub mod user;
+pub mod user_general_setting;
 pub mod user_label;
+pub mod user_notification;
 pub mod user_totals;
+pub mod user_webhook;

@@ -15,6 +15,9 @@ mod m20261124_000007_create_idempotency_records;
 mod m20261124_000008_create_sign_in_failures;
 mod m20261124_000009_create_instance_settings;
 mod m20261124_000010_add_credential_scopes;
+mod m20261201_000011_create_user_general_settings;
+mod m20261201_000012_create_user_webhooks;
+mod m20261201_000013_create_user_notifications;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -33,6 +36,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_create_sign_in_failures::Migration),
             Box::new(m20261124_000009_create_instance_settings::Migration),
             Box::new(m20261124_000010_add_credential_scopes::Migration),
+            Box::new(m20261201_000011_create_user_general_settings::Migration),
+            Box::new(m20261201_000012_create_user_webhooks::Migration),
+            Box::new(m20261201_000013_create_user_notifications::Migration),
         ]
     }
 }

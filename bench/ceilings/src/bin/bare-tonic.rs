@@ -96,6 +96,76 @@ impl UserService for BareUserService {
     ) -> Result<Response<()>, Status> {
         Err(Status::unimplemented("not part of the ceiling"))
     }
+
+    async fn get_user_setting(
+        &self,
+        _request: Request<pb::GetUserSettingRequest>,
+    ) -> Result<Response<pb::UserSetting>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn update_user_setting(
+        &self,
+        _request: Request<pb::UpdateUserSettingRequest>,
+    ) -> Result<Response<pb::UserSetting>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn list_user_settings(
+        &self,
+        _request: Request<pb::ListUserSettingsRequest>,
+    ) -> Result<Response<pb::ListUserSettingsResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn list_user_webhooks(
+        &self,
+        _request: Request<pb::ListUserWebhooksRequest>,
+    ) -> Result<Response<pb::ListUserWebhooksResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn create_user_webhook(
+        &self,
+        _request: Request<pb::CreateUserWebhookRequest>,
+    ) -> Result<Response<pb::UserWebhook>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn update_user_webhook(
+        &self,
+        _request: Request<pb::UpdateUserWebhookRequest>,
+    ) -> Result<Response<pb::UserWebhook>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn delete_user_webhook(
+        &self,
+        _request: Request<pb::DeleteUserWebhookRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn list_user_notifications(
+        &self,
+        _request: Request<pb::ListUserNotificationsRequest>,
+    ) -> Result<Response<pb::ListUserNotificationsResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn update_user_notification(
+        &self,
+        _request: Request<pb::UpdateUserNotificationRequest>,
+    ) -> Result<Response<pb::UserNotification>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn delete_user_notification(
+        &self,
+        _request: Request<pb::DeleteUserNotificationRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
 }
 
 #[tokio::main]
