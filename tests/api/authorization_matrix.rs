@@ -1,10 +1,17 @@
 //! One table: every RPC so far × every kind of caller, with the code each
-//! cell must answer, checked over gRPC and over REST.
+//! cell must answer, checked over gRPC and over REST. The last two callers
+//! are tokens of "self" narrowed by scopes: a read-only one, and one whose
+//! stored scopes name permissions its owner's role lacks (scopes never
+//! grant what the role does not).
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use roster::domain::clock::EpochMillis;
+use roster::domain::credential::{CredentialKind, NewCredential};
+use roster::domain::permission::Permission;
+use roster::domain::token::RawToken;
 use roster::domain::user::{Role, UserId};
 use roster::proto::goodmem::v1 as pb;
+use roster::store::credentials;
 use serde_json::{Value, json};
 use tonic::Code;
 
@@ -12,7 +19,7 @@ use crate::helpers::{TestApp, bearer, new_user};
 use crate::on_every_backend;
 
 /// The callers, in column order.
-const CALLERS: [&str; 9] = [
+const CALLERS: [&str; 11] = [
     "anonymous",
     "self",
     "another user",
@@ -22,6 +29,26 @@ const CALLERS: [&str; 9] = [
     "archived user",
     "expired token",
     "revoked token",
+    "read-only token",
+    "over-scoped token",
+];
+
+/// The read-only token's scopes.
+const READ_ONLY: &[Permission] = &[
+    Permission::DisplayUserOwn,
+    Permission::DisplaySettingOwn,
+    Permission::DisplayWebhookOwn,
+    Permission::DisplayNotificationOwn,
+];
+
+/// The over-scoped token's scopes: the first four are admin permissions
+/// an ordinary user lacks, so only the last works.
+const OVER_SCOPED: &[Permission] = &[
+    Permission::ListUser,
+    Permission::DisplayUserAny,
+    Permission::ManageInstance,
+    Permission::ManageWebhookAny,
+    Permission::DisplayNotificationOwn,
 ];
 
 use Code::{
@@ -31,22 +58,32 @@ use Code::{
 
 /// Rows: an RPC and the expected code for each caller of [`CALLERS`].
 #[rustfmt::skip]
-const MATRIX: &[(Rpc, [Code; 9])] = &[
-    //                               anon self other admin root  del  arch  exp  rev
-    (Rpc::InitializeSystem,          [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::GetSystemInfo,             [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::GetUser,                   [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::ListUsers,                 [Who, No,  No,  Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::CreateUser,                [No,  No,  No,  Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::UpdateUser,                [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::DeleteUser,                [Who, No,  No,  Nf,  Nf,  Who, Who, Who, Who]),
-    (Rpc::SignIn,                    [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::SignOut,                   [Who, Pre, Pre, Pre, Pre, Who, Who, Who, Who]),
-    (Rpc::GetInstanceSettings,       [Who, No,  No,  Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::UpdateInstanceSettings,    [Who, No,  No,  Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::ListPersonalAccessTokens,  [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who]),
-    (Rpc::CreatePersonalAccessToken, [Who, Yes, No,  No,  No,  Who, Who, Who, Who]),
-    (Rpc::DeletePersonalAccessToken, [Who, Nf,  No,  Nf,  Nf,  Who, Who, Who, Who]),
+const MATRIX: &[(Rpc, [Code; 11])] = &[
+    //                               anon self other admin root  del  arch  exp  rev  read over
+    (Rpc::InitializeSystem,          [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who, Yes, Yes]),
+    (Rpc::GetSystemInfo,             [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who, Yes, Yes]),
+    (Rpc::GetUser,                   [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::ListUsers,                 [Who, No,  No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::CreateUser,                [No,  No,  No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::UpdateUser,                [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::DeleteUser,                [Who, No,  No,  Nf,  Nf,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::SignIn,                    [Yes, Yes, Yes, Yes, Yes, Who, Who, Who, Who, Yes, Yes]),
+    (Rpc::SignOut,                   [Who, Pre, Pre, Pre, Pre, Who, Who, Who, Who, Pre, Pre]),
+    (Rpc::GetInstanceSettings,       [Who, No,  No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::UpdateInstanceSettings,    [Who, No,  No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::ListPersonalAccessTokens,  [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::CreatePersonalAccessToken, [Who, Yes, No,  No,  No,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::DeletePersonalAccessToken, [Who, Nf,  No,  Nf,  Nf,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::GetUserSetting,            [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::UpdateUserSetting,         [Who, Yes, No,  No,  No,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::ListUserSettings,          [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::ListUserWebhooks,          [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::CreateUserWebhook,         [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::UpdateUserWebhook,         [Who, Nf,  No,  Nf,  Nf,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::DeleteUserWebhook,         [Who, Nf,  No,  Nf,  Nf,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::ListUserNotifications,     [Who, Yes, No,  No,  No,  Who, Who, Who, Who, Yes, Yes]),
+    (Rpc::UpdateUserNotification,    [Who, Nf,  No,  No,  No,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::DeleteUserNotification,    [Who, Nf,  No,  No,  No,  Who, Who, Who, Who, No,  No ]),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -65,6 +102,16 @@ enum Rpc {
     ListPersonalAccessTokens,
     CreatePersonalAccessToken,
     DeletePersonalAccessToken,
+    GetUserSetting,
+    UpdateUserSetting,
+    ListUserSettings,
+    ListUserWebhooks,
+    CreateUserWebhook,
+    UpdateUserWebhook,
+    DeleteUserWebhook,
+    ListUserNotifications,
+    UpdateUserNotification,
+    DeleteUserNotification,
 }
 
 /// The users and tokens the cells use.
@@ -77,6 +124,18 @@ struct Cast {
     signer: &'static str,
     /// Makes CreateUser usernames unique.
     created: AtomicUsize,
+}
+
+impl Cast {
+    /// A name of a record of the target's that does not exist:
+    /// `users/{target}/{collection}/{random uuid}`.
+    fn child(&self, collection: &str) -> String {
+        format!(
+            "{}/{collection}/{}",
+            self.target.resource_name(),
+            uuid::Uuid::now_v7()
+        )
+    }
 }
 
 async fn cast(app: &TestApp) -> Cast {
@@ -133,6 +192,8 @@ async fn cast(app: &TestApp) -> Cast {
         .sign_out(bearer(pb::SignOutRequest::default(), &revoked_key))
         .await
         .unwrap();
+    let read_only_key = scoped_token(app, target.id, READ_ONLY).await;
+    let over_scoped_key = scoped_token(app, target.id, OVER_SCOPED).await;
     Cast {
         tokens: vec![
             None,
@@ -144,11 +205,41 @@ async fn cast(app: &TestApp) -> Cast {
             Some(archived_key),
             Some(expired_key),
             Some(revoked_key),
+            Some(read_only_key),
+            Some(over_scoped_key),
         ],
         target: target.id,
         signer: "signer",
         created: AtomicUsize::new(0),
     }
+}
+
+/// A personal access token of `owner` with these stored scopes, written
+/// through the store: the API would refuse scopes the owner lacks.
+async fn scoped_token(app: &TestApp, owner: UserId, scopes: &[Permission]) -> String {
+    let token = RawToken::generate();
+    credentials::insert(
+        app.store.writer(),
+        &NewCredential {
+            id: uuid::Uuid::now_v7(),
+            user_id: owner,
+            kind: CredentialKind::PersonalAccessToken,
+            token_hash: token.hash(),
+            description: "scoped".to_owned(),
+            created_at: EpochMillis::now(),
+            expires_at: None,
+            scopes: Some(scopes.to_vec()),
+        },
+    )
+    .await
+    .unwrap();
+    token.expose().to_owned()
+}
+
+fn mask(path: &str) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: vec![path.to_owned()],
+    })
 }
 
 fn request<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
@@ -315,6 +406,132 @@ impl Rpc {
                     ))
                     .await,
             ),
+            Self::GetUserSetting => code(
+                users
+                    .get_user_setting(request(
+                        pb::GetUserSettingRequest {
+                            name: format!("{}/settings/GENERAL", cast.target.resource_name()),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::UpdateUserSetting => code(
+                users
+                    .update_user_setting(request(
+                        pb::UpdateUserSettingRequest {
+                            setting: Some(pb::UserSetting {
+                                name: format!("{}/settings/GENERAL", cast.target.resource_name()),
+                                value: Some(pb::user_setting::Value::GeneralSetting(
+                                    pb::GeneralSetting {
+                                        locale: "fr".into(),
+                                        ..Default::default()
+                                    },
+                                )),
+                            }),
+                            update_mask: mask("locale"),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::ListUserSettings => code(
+                users
+                    .list_user_settings(request(
+                        pb::ListUserSettingsRequest {
+                            parent: cast.target.resource_name(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::ListUserWebhooks => code(
+                users
+                    .list_user_webhooks(request(
+                        pb::ListUserWebhooksRequest {
+                            parent: cast.target.resource_name(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::CreateUserWebhook => code(
+                users
+                    .create_user_webhook(request(
+                        pb::CreateUserWebhookRequest {
+                            parent: cast.target.resource_name(),
+                            webhook: Some(pb::UserWebhook {
+                                url: "https://203.0.113.7/hook".into(),
+                                ..Default::default()
+                            }),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::UpdateUserWebhook => code(
+                users
+                    .update_user_webhook(request(
+                        pb::UpdateUserWebhookRequest {
+                            webhook: Some(pb::UserWebhook {
+                                name: cast.child("webhooks"),
+                                display_name: "renamed".into(),
+                                ..Default::default()
+                            }),
+                            update_mask: mask("display_name"),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::DeleteUserWebhook => code(
+                users
+                    .delete_user_webhook(request(
+                        pb::DeleteUserWebhookRequest {
+                            name: cast.child("webhooks"),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::ListUserNotifications => code(
+                users
+                    .list_user_notifications(request(
+                        pb::ListUserNotificationsRequest {
+                            parent: cast.target.resource_name(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::UpdateUserNotification => code(
+                users
+                    .update_user_notification(request(
+                        pb::UpdateUserNotificationRequest {
+                            notification: Some(pb::UserNotification {
+                                name: cast.child("notifications"),
+                                status: pb::user_notification::Status::Archived as i32,
+                                ..Default::default()
+                            }),
+                            update_mask: mask("status"),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::DeleteUserNotification => code(
+                users
+                    .delete_user_notification(request(
+                        pb::DeleteUserNotificationRequest {
+                            name: cast.child("notifications"),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
         }
     }
 
@@ -372,6 +589,52 @@ impl Rpc {
                     "/v1/users/{target}/personalAccessTokens/{}",
                     uuid::Uuid::now_v7()
                 ),
+                None,
+            ),
+            Self::GetUserSetting => (
+                Method::GET,
+                format!("/api/v1/users/{target}/settings/GENERAL"),
+                None,
+            ),
+            Self::UpdateUserSetting => (
+                Method::PATCH,
+                format!("/v1/users/{target}/settings/GENERAL"),
+                Some(json!({"generalSetting": {"locale": "de"}})),
+            ),
+            Self::ListUserSettings => (Method::GET, format!("/v1/users/{target}/settings"), None),
+            Self::ListUserWebhooks => (
+                Method::GET,
+                format!("/api/v1/users/{target}/webhooks"),
+                None,
+            ),
+            Self::CreateUserWebhook => (
+                Method::POST,
+                format!("/v1/users/{target}/webhooks"),
+                Some(json!({"url": "https://203.0.113.8/rest", "displayName": "rest"})),
+            ),
+            Self::UpdateUserWebhook => (
+                Method::PATCH,
+                format!("/v1/{}", cast.child("webhooks")),
+                Some(json!({"displayName": "renamed over rest"})),
+            ),
+            Self::DeleteUserWebhook => (
+                Method::DELETE,
+                format!("/api/v1/{}", cast.child("webhooks")),
+                None,
+            ),
+            Self::ListUserNotifications => (
+                Method::GET,
+                format!("/v1/users/{target}/notifications?filter=status%20%3D%3D%20%22UNREAD%22"),
+                None,
+            ),
+            Self::UpdateUserNotification => (
+                Method::PATCH,
+                format!("/api/v1/{}", cast.child("notifications")),
+                Some(json!({"status": "ARCHIVED"})),
+            ),
+            Self::DeleteUserNotification => (
+                Method::DELETE,
+                format!("/v1/{}", cast.child("notifications")),
                 None,
             ),
         }

@@ -18,6 +18,14 @@ use roster::store::{Store, credentials, users};
 use sea_orm::ConnectionTrait as _;
 use tonic::transport::Channel;
 
+/// The transport of a gRPC-Web client over HTTP/1.1.
+pub(crate) type GrpcWebChannel = tonic_web::GrpcWebClientService<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic_web::GrpcWebCall<tonic::body::Body>,
+    >,
+>;
+
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backend {
@@ -177,6 +185,18 @@ impl TestApp {
         UserServiceClient::connect(self.base_url())
             .await
             .expect("grpc connect")
+    }
+
+    /// A UserService client speaking gRPC-Web over HTTP/1.1, as a browser
+    /// would.
+    pub(crate) fn grpc_web_users(&self) -> UserServiceClient<GrpcWebChannel> {
+        let http1 =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<tonic_web::GrpcWebCall<tonic::body::Body>>();
+        let service = tower::ServiceBuilder::new()
+            .layer(tonic_web::GrpcWebClientLayer::new())
+            .service(http1);
+        UserServiceClient::with_origin(service, self.base_url().parse().unwrap())
     }
 
     pub(crate) async fn auth(&self) -> AuthServiceClient<Channel> {

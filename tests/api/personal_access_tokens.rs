@@ -226,7 +226,64 @@ async fn a_revoked_token_stops_working_on_every_process(app: TestApp) {
     other.stop().await.unwrap();
 }
 
+/// GetUser of the token's owner over gRPC, gRPC-Web and REST: the gRPC
+/// codes (REST as its HTTP status).
+async fn who_am_i_everywhere(app: &TestApp, token: &str) -> (Code, Code, u16) {
+    let over_grpc = app
+        .users()
+        .await
+        .get_user(bearer(pb::GetUserRequest::default(), token))
+        .await
+        .map_or_else(|status| status.code(), |_| Code::Ok);
+    let over_grpc_web = app
+        .grpc_web_users()
+        .get_user(bearer(pb::GetUserRequest::default(), token))
+        .await
+        .map_or_else(|status| status.code(), |_| Code::Ok);
+    let over_rest = app
+        .http()
+        .get(format!("{}/v1/users/me", app.base_url()))
+        .header("x-api-key", token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    (over_grpc, over_grpc_web, over_rest)
+}
+
+async fn a_deleted_token_stops_working_at_once_over_every_protocol(app: TestApp) {
+    app.initialize().await;
+    let (frank, frank_key) = app.insert_user(Role::User, "frank").await;
+    let created = app
+        .users()
+        .await
+        .create_personal_access_token(bearer(
+            create(&frank.id.resource_name(), &[], 0),
+            &frank_key,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let before = who_am_i_everywhere(&app, &created.token).await;
+
+    app.grpc_web_users()
+        .delete_personal_access_token(bearer(
+            pb::DeletePersonalAccessTokenRequest {
+                name: created.personal_access_token.unwrap().name,
+            },
+            &frank_key,
+        ))
+        .await
+        .unwrap();
+    let after = who_am_i_everywhere(&app, &created.token).await;
+
+    assert_eq!(before, (Code::Ok, Code::Ok, 200));
+    assert_eq!(after, (Code::Unauthenticated, Code::Unauthenticated, 401));
+}
+
 on_every_backend!(
+    a_deleted_token_stops_working_at_once_over_every_protocol,
     a_revoked_token_stops_working_on_every_process,
     a_read_only_token_reads_but_cannot_write,
     scopes_and_lifetimes_are_validated,

@@ -9,25 +9,6 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus}
 use crate::helpers::{Backend, TestApp, bearer};
 use crate::on_every_backend;
 
-/// A tonic client speaking gRPC-Web over HTTP/1.1, as a browser would.
-fn grpc_web_client(
-    app: &TestApp,
-) -> UserServiceClient<
-    tonic_web::GrpcWebClientService<
-        hyper_util::client::legacy::Client<
-            hyper_util::client::legacy::connect::HttpConnector,
-            tonic_web::GrpcWebCall<tonic::body::Body>,
-        >,
-    >,
-> {
-    let http1 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<tonic_web::GrpcWebCall<tonic::body::Body>>();
-    let service = tower::ServiceBuilder::new()
-        .layer(tonic_web::GrpcWebClientLayer::new())
-        .service(http1);
-    UserServiceClient::with_origin(service, app.base_url().parse().unwrap())
-}
-
 async fn health_client(app: &TestApp) -> HealthClient<tonic::transport::Channel> {
     let channel = tonic::transport::Channel::from_shared(app.base_url())
         .unwrap()
@@ -61,7 +42,7 @@ async fn wait_for_overall_health(
 }
 
 async fn grpc_web_serves_the_same_calls_and_errors(app: TestApp) {
-    let mut client = grpc_web_client(&app);
+    let mut client = app.grpc_web_users();
 
     let initialized = client
         .initialize_system(pb::InitializeSystemRequest::default())
@@ -227,7 +208,8 @@ async fn metrics_count_calls_by_method_protocol_and_code() {
         .await
         .unwrap();
     let _ = users.get_user(pb::GetUserRequest::default()).await;
-    let _ = grpc_web_client(&app)
+    let _ = app
+        .grpc_web_users()
         .get_user(pb::GetUserRequest::default())
         .await;
 
