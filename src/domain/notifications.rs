@@ -154,20 +154,11 @@ pub async fn list_notifications(
     let mut notifications = store
         .list_notifications(recipient, filter.as_ref(), after, limit + 1)
         .await?;
-    let next_page_token = if notifications.len() as u64 > limit {
-        notifications.truncate(limit as usize);
-        notifications.last().map_or_else(String::new, |last| {
-            page_token::encode(
-                Position {
-                    at: last.created_at,
-                    id: last.id,
-                },
-                tag,
-            )
-        })
-    } else {
-        String::new()
-    };
+    let next_page_token =
+        page_token::finish_page(&mut notifications, limit, tag, |last| Position {
+            at: last.created_at,
+            id: last.id,
+        });
     Ok(NotificationPage {
         notifications,
         next_page_token,

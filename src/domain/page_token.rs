@@ -82,6 +82,24 @@ pub fn decode(token: &str, tag: [u8; 8]) -> Result<Option<Position>, DomainError
     }))
 }
 
+/// Cuts a page read with one row more than `limit` back to `limit`, and
+/// returns the token of the page after it: empty when that extra row was
+/// not there (this is the last page).
+pub fn finish_page<T>(
+    items: &mut Vec<T>,
+    limit: u64,
+    tag: [u8; 8],
+    position_of: impl Fn(&T) -> Position,
+) -> String {
+    if items.len() as u64 <= limit {
+        return String::new();
+    }
+    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    items
+        .last()
+        .map_or_else(String::new, |last| encode(position_of(last), tag))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,20 +98,10 @@ pub async fn list_tokens(
     let tag = page_token::query_tag(&[owner.0.as_bytes()]);
     let after = page_token::decode(page_token_text, tag)?;
     let mut tokens = store.list_tokens(owner, after, limit + 1).await?;
-    let next_page_token = if tokens.len() as u64 > limit {
-        tokens.truncate(limit as usize);
-        tokens.last().map_or_else(String::new, |last| {
-            page_token::encode(
-                Position {
-                    at: last.created_at,
-                    id: last.id,
-                },
-                tag,
-            )
-        })
-    } else {
-        String::new()
-    };
+    let next_page_token = page_token::finish_page(&mut tokens, limit, tag, |last| Position {
+        at: last.created_at,
+        id: last.id,
+    });
     Ok(TokenPage {
         tokens,
         next_page_token,

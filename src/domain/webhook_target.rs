@@ -76,6 +76,13 @@ pub async fn check_target(
             "must not carry credentials; the signature authenticates deliveries".to_owned(),
         ));
     }
+    // Normalizing percent-encodes and punycodes, which can lengthen a URL
+    // past what was checked above (and past the column).
+    if url.as_str().len() > MAX_URL_CHARS {
+        return Err(invalid(format!(
+            "must be at most {MAX_URL_CHARS} characters once encoded"
+        )));
+    }
     let port = url.port_or_known_default().unwrap_or(443);
     let checked = WebhookUrl(url.as_str().to_owned());
     if policy.allow_private {
@@ -267,6 +274,10 @@ mod tests {
             ("http://0x7f.1/", "loopback"),
             ("http://2130706433/", "loopback"),
             ("http://[::ffff:7f00:1]/", "loopback"),
+            (
+                &*format!("https://8.8.8.8/{}", "é".repeat(1000)),
+                "once encoded",
+            ),
             ("", "required"),
         ] {
             let error = check(url, "127.0.0.1").unwrap_err().to_string();

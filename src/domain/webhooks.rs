@@ -133,20 +133,10 @@ pub async fn list_webhooks(
     let after = page_token::decode(page_token_text, tag)?;
     require_live_owner(store, caller, owner).await?;
     let mut webhooks = store.list_webhooks(owner, after, limit + 1).await?;
-    let next_page_token = if webhooks.len() as u64 > limit {
-        webhooks.truncate(limit as usize);
-        webhooks.last().map_or_else(String::new, |last| {
-            page_token::encode(
-                Position {
-                    at: last.created_at,
-                    id: last.id,
-                },
-                tag,
-            )
-        })
-    } else {
-        String::new()
-    };
+    let next_page_token = page_token::finish_page(&mut webhooks, limit, tag, |last| Position {
+        at: last.created_at,
+        id: last.id,
+    });
     Ok(WebhookPage {
         webhooks,
         next_page_token,
