@@ -126,10 +126,10 @@ fn canonical_language_tag(text: &str) -> Option<String> {
             return None;
         }
     }
-    if let Some(marker) = rest.first() {
-        if !marker.eq_ignore_ascii_case("x") || !private_use(&rest[1..], &mut canonical) {
-            return None;
-        }
+    if let Some(marker) = rest.first()
+        && (!marker.eq_ignore_ascii_case("x") || !private_use(&rest[1..], &mut canonical))
+    {
+        return None;
     }
     Some(canonical.join("-"))
 }

@@ -3,7 +3,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait as _, Condition, DatabaseTransaction, EntityTrait as _,
-    PaginatorTrait as _, QueryFilter as _,
+    PaginatorTrait as _, QueryFilter as _, QuerySelect as _,
 };
 
 use super::entity::{
@@ -119,6 +119,12 @@ impl UserRegistry for Store {
         force: bool,
     ) -> Result<(), DomainError> {
         let transaction = self.begin_write().await?;
+        // Held until commit: a webhook created concurrently either commits
+        // first (and is counted below) or finds the user deleted.
+        user::Entity::find_by_id(user.id.0)
+            .lock_exclusive()
+            .one(&transaction)
+            .await?;
         if !force {
             let tokens = credential::Entity::find()
                 .filter(credential::Column::UserId.eq(user.id.0))

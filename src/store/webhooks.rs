@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::Store;
-use super::entity::user_webhook;
+use super::entity::{user, user_webhook};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
 use crate::domain::page_token::Position;
@@ -58,6 +58,18 @@ impl WebhookStore for Store {
         max_per_owner: u64,
     ) -> Result<(), DomainError> {
         let transaction = self.begin_write().await?;
+        // The owner's row lock serializes its creates (and a concurrent
+        // DeleteUser), so the count below cannot be raced past the limit.
+        // SQLite has no row locks; its writers are serialized already.
+        let owner = user::Entity::find_by_id(webhook.owner.0)
+            .filter(user::Column::DeletedAt.is_null())
+            .lock_exclusive()
+            .one(&transaction)
+            .await?;
+        if owner.is_none() {
+            transaction.rollback().await?;
+            return Err(DomainError::NotFound("user not found".to_owned()));
+        }
         let held = user_webhook::Entity::find()
             .filter(user_webhook::Column::UserId.eq(webhook.owner.0))
             .count(&transaction)

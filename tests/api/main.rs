@@ -27,4 +27,5 @@ mod resilience;
 mod rest;
 mod sign_in;
 mod update_delete_user;
+mod user_settings;
 mod webhooks;
