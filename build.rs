@@ -16,6 +16,7 @@ const API_FILES: &[&str] = &[
     "goodmem/v1/user_service.proto",
     "goodmem/v1/system_service.proto",
     "goodmem/v1/auth_service.proto",
+    "goodmem/v1/memo_service.proto",
     // Not imported by the API, but needed at runtime: error details are
     // built from them and the REST gateway renders them as JSON.
     "google/rpc/status.proto",

@@ -31,6 +31,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use crate::api::ApiContext;
 use crate::api::auth_service::AuthServiceApi;
 use crate::api::gate::{GateLayer, GatePreflight, GateRules};
+use crate::api::memo_service::MemoServiceApi;
 use crate::api::methods::MethodTable;
 use crate::api::system_service::SystemServiceApi;
 use crate::api::user_service::UserServiceApi;
@@ -42,6 +43,7 @@ use crate::domain::system::SetupCode;
 use crate::domain::webhook_target::TargetPolicy;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::proto::goodmem::v1::auth_service_server::AuthServiceServer;
+use crate::proto::goodmem::v1::memo_service_server::MemoServiceServer;
 use crate::proto::goodmem::v1::system_service_server::SystemServiceServer;
 use crate::proto::goodmem::v1::user_service_server::UserServiceServer;
 use crate::readiness::{Readiness, ReadinessState};
@@ -57,6 +59,7 @@ const HEALTH_SERVICES: &[&str] = &[
     "goodmem.v1.UserService",
     "goodmem.v1.SystemService",
     "goodmem.v1.AuthService",
+    "goodmem.v1.MemoService",
 ];
 
 /// Infrastructure services answered without credentials. Their protos are
@@ -448,6 +451,8 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         .max_decoding_message_size(max_message);
     let auth_service = AuthServiceServer::new(AuthServiceApi::new(context.clone()))
         .max_decoding_message_size(max_message);
+    let memo_service = MemoServiceServer::new(MemoServiceApi::new(context.clone()))
+        .max_decoding_message_size(max_message);
     let system_service = SystemServiceServer::new(SystemServiceApi::new(context))
         .max_decoding_message_size(max_message);
     // grpcurl 1.8 speaks only v1alpha; newer clients use v1. The health
@@ -474,6 +479,7 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
     let metered_grpc = tonic::service::Routes::new(user_service)
         .add_service(system_service)
         .add_service(auth_service)
+        .add_service(memo_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .prepare()

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod convert;
 pub mod framing;
 pub mod gate;
+pub mod memo_service;
 pub mod methods;
 pub mod status;
 pub mod system_service;

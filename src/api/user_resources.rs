@@ -3,7 +3,9 @@
 //! compile error here until it is handled.
 use super::convert::timestamp;
 use crate::domain::field_mask::FieldMask;
+use crate::domain::memos::memo_name;
 use crate::domain::notifications::{Notification, NotificationKind, NotificationStatus};
+use crate::domain::stats::UserStats;
 use crate::domain::user_settings::{
     GeneralSetting, GeneralSettingInput, SettingValue, UpdateSettingInput, UserSetting,
 };
@@ -11,7 +13,8 @@ use crate::domain::visibility::Visibility;
 use crate::domain::webhooks::{SigningSecret, Webhook, WebhookInput};
 use crate::proto::goodmem::v1 as pb;
 
-fn visibility(visibility: Visibility) -> pb::Visibility {
+/// A visibility as the proto enum.
+pub fn visibility_message(visibility: Visibility) -> pb::Visibility {
     match visibility {
         Visibility::Private => pb::Visibility::Private,
         Visibility::Protected => pb::Visibility::Protected,
@@ -28,7 +31,7 @@ fn general_setting(setting: GeneralSetting) -> pb::GeneralSetting {
     pb::GeneralSetting {
         locale: locale.as_str().to_owned(),
         theme: theme.as_str().to_owned(),
-        memo_visibility: visibility(memo_visibility) as i32,
+        memo_visibility: visibility_message(memo_visibility) as i32,
     }
 }
 
@@ -151,5 +154,37 @@ pub fn notification_message(notification: Notification) -> pb::UserNotification 
         } as i32,
         create_time: Some(timestamp(created_at)),
         memo: memo.map(|memo| format!("memos/{memo}")).unwrap_or_default(),
+    }
+}
+
+/// Statistics as the API shows them.
+pub fn stats_message(stats: UserStats) -> pb::UserStats {
+    let UserStats {
+        user,
+        total,
+        with_link,
+        with_code,
+        with_task_list,
+        with_incomplete_tasks,
+        tags,
+        pinned,
+        display_times,
+    } = stats;
+    let count = |number: u64| i32::try_from(number).unwrap_or(i32::MAX);
+    pb::UserStats {
+        name: user.map(|user| user.resource_name()).unwrap_or_default(),
+        memo_display_timestamps: display_times.into_iter().map(timestamp).collect(),
+        memo_type_stats: Some(pb::user_stats::MemoTypeStats {
+            link_count: count(with_link),
+            code_count: count(with_code),
+            todo_count: count(with_task_list),
+            undo_count: count(with_incomplete_tasks),
+        }),
+        tag_count: tags
+            .into_iter()
+            .map(|(tag, memos)| (tag, count(memos)))
+            .collect(),
+        pinned_memos: pinned.into_iter().map(memo_name).collect(),
+        total_memo_count: count(total),
     }
 }

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 use super::call_origin::CallOrigin;
 use super::convert::{GetUserQuery, delete_target, token_message};
 use super::user_resources::{
-    notification_message, setting_message, webhook_input, webhook_message,
+    notification_message, setting_message, stats_message, webhook_input, webhook_message,
 };
 use super::{ApiContext, caller};
 use crate::domain::clock::EpochMillis;
@@ -14,6 +14,7 @@ use crate::domain::field_mask::FieldMask;
 use crate::domain::list_users::list_users;
 use crate::domain::notifications::{delete_notification, list_notifications, update_notification};
 use crate::domain::principal::Principal;
+use crate::domain::stats::{get_user_stats, list_all_user_stats};
 use crate::domain::system::{BootstrapCaller, Initialization, initialize_system};
 use crate::domain::tokens::{NewTokenInput, create_token, delete_token, list_tokens};
 use crate::domain::update_user::update_user;
@@ -398,5 +399,32 @@ impl UserService for UserServiceApi {
         let pb::DeleteUserNotificationRequest { name } = request.into_inner();
         delete_notification(&self.context.store, &caller, &name).await?;
         Ok(Response::new(()))
+    }
+
+    async fn get_user_stats(
+        &self,
+        mut request: Request<pb::GetUserStatsRequest>,
+    ) -> Result<Response<pb::UserStats>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::GetUserStatsRequest { name } = request.into_inner();
+        let stats = get_user_stats(&self.context.store, &caller, &name).await?;
+        Ok(Response::new(stats_message(stats)))
+    }
+
+    async fn list_all_user_stats(
+        &self,
+        mut request: Request<pb::ListAllUserStatsRequest>,
+    ) -> Result<Response<pb::ListAllUserStatsResponse>, Status> {
+        let caller = caller(&mut request)?;
+        let pb::ListAllUserStatsRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let page =
+            list_all_user_stats(&self.context.store, &caller, page_size, &page_token).await?;
+        Ok(Response::new(pb::ListAllUserStatsResponse {
+            stats: page.stats.into_iter().map(stats_message).collect(),
+            next_page_token: page.next_page_token,
+        }))
     }
 }

@@ -11,6 +11,8 @@ pub mod error;
 pub mod field_mask;
 pub mod instance;
 pub mod list_users;
+pub mod memo_facts;
+pub mod memos;
 pub mod notification_filter;
 pub mod notifications;
 pub mod ownership;
@@ -21,6 +23,7 @@ pub mod ports;
 pub mod principal;
 pub mod profile;
 pub mod sign_in;
+pub mod stats;
 pub mod system;
 #[cfg(test)]
 mod test_support;

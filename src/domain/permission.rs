@@ -43,6 +43,14 @@ pub enum Permission {
     DisplayNotificationOwn,
     /// Mark and delete one's own notifications.
     ManageNotificationOwn,
+    /// Read the memos one may see (one's own, and others' PUBLIC and PROTECTED).
+    DisplayMemo,
+    /// Write, change, comment on and delete one's own memos.
+    ManageMemoOwn,
+    /// Read one's own memo statistics.
+    DisplayStatsOwn,
+    /// Read anyone's memo statistics (their PUBLIC and PROTECTED memos).
+    DisplayStatsAny,
 }
 
 impl Permission {
@@ -67,6 +75,10 @@ impl Permission {
         Self::ManageWebhookAny,
         Self::DisplayNotificationOwn,
         Self::ManageNotificationOwn,
+        Self::DisplayMemo,
+        Self::ManageMemoOwn,
+        Self::DisplayStatsOwn,
+        Self::DisplayStatsAny,
     ];
 
     /// The GoodMem-style name used in error messages.
@@ -91,6 +103,10 @@ impl Permission {
             Self::ManageWebhookAny => "MANAGE_WEBHOOK_ANY",
             Self::DisplayNotificationOwn => "DISPLAY_NOTIFICATION_OWN",
             Self::ManageNotificationOwn => "MANAGE_NOTIFICATION_OWN",
+            Self::DisplayMemo => "DISPLAY_MEMO",
+            Self::ManageMemoOwn => "MANAGE_MEMO_OWN",
+            Self::DisplayStatsOwn => "DISPLAY_STATS_OWN",
+            Self::DisplayStatsAny => "DISPLAY_STATS_ANY",
         }
     }
 
@@ -115,6 +131,9 @@ const ORDINARY_USER: &[Permission] = &[
     Permission::ManageWebhookOwn,
     Permission::DisplayNotificationOwn,
     Permission::ManageNotificationOwn,
+    Permission::DisplayMemo,
+    Permission::ManageMemoOwn,
+    Permission::DisplayStatsOwn,
 ];
 
 /// Everything `role` may do.
@@ -149,6 +168,7 @@ mod tests {
             Permission::DisplaySettingAny,
             Permission::DisplayWebhookAny,
             Permission::ManageWebhookAny,
+            Permission::DisplayStatsAny,
         ] {
             assert!(!granted.contains(&any), "{any:?}");
         }

@@ -404,3 +404,64 @@ pub trait NotificationStore: Send + Sync {
         id: uuid::Uuid,
     ) -> impl Future<Output = Result<bool, DomainError>> + Send;
 }
+
+/// Memos and comments.
+pub trait MemoStore: Send + Sync {
+    /// In one transaction: stores the memo (or comment) with its tags and,
+    /// when given, the notification it causes.
+    fn create_memo(
+        &self,
+        memo: &super::memos::Memo,
+        notification: Option<&super::notifications::Notification>,
+    ) -> impl Future<Output = Result<(), DomainError>> + Send;
+
+    /// The live (undeleted) memo or comment `id`.
+    fn find_memo(
+        &self,
+        id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<super::memos::Memo>, DomainError>> + Send;
+
+    /// The creator's live memos (not comments), newest first, after
+    /// `after`; PRIVATE ones only with `include_private`.
+    fn list_memos(
+        &self,
+        creator: UserId,
+        include_private: bool,
+        after: Option<super::page_token::Position>,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<super::memos::Memo>, DomainError>> + Send;
+
+    /// The live comments on `parent`, oldest first, after `after`.
+    fn list_comments(
+        &self,
+        parent: uuid::Uuid,
+        after: Option<super::page_token::Position>,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<super::memos::Memo>, DomainError>> + Send;
+
+    /// In one transaction: stores the changed memo and its tags (and a
+    /// memo's visibility on its comments); `false` if it is gone.
+    fn update_memo(
+        &self,
+        memo: &super::memos::Memo,
+    ) -> impl Future<Output = Result<bool, DomainError>> + Send;
+
+    /// Marks the memo and its comments deleted; `false` if it is gone.
+    fn delete_memo(
+        &self,
+        id: uuid::Uuid,
+        now: EpochMillis,
+    ) -> impl Future<Output = Result<bool, DomainError>> + Send;
+}
+
+/// Memo statistics, by SQL aggregates.
+pub trait StatsStore: Send + Sync {
+    /// The statistics of each of `users` that has memos, over their live
+    /// memos (not comments): all of them for `viewer`'s own, PUBLIC and
+    /// PROTECTED for the others.
+    fn user_stats(
+        &self,
+        users: &[UserId],
+        viewer: UserId,
+    ) -> impl Future<Output = Result<Vec<super::stats::UserStats>, DomainError>> + Send;
+}

@@ -7,8 +7,8 @@ use sea_orm::{
 };
 
 use super::entity::{
-    credential, idempotency_record, user, user_general_setting, user_label, user_notification,
-    user_webhook,
+    credential, idempotency_record, memo, user, user_general_setting, user_label,
+    user_notification, user_webhook,
 };
 use super::users::{adjust_totals, insert, insert_labels, unique_user_violation};
 use super::{Store, system};
@@ -136,7 +136,15 @@ impl UserRegistry for Store {
                 .filter(user_webhook::Column::UserId.eq(user.id.0))
                 .count(&transaction)
                 .await?;
+            let memos = memo::Entity::find()
+                .filter(memo::Column::CreatorId.eq(user.id.0))
+                .filter(memo::Column::DeletedAt.is_null())
+                .count(&transaction)
+                .await?;
             let mut owned = Vec::new();
+            if memos > 0 {
+                owned.push(format!("{memos} memo(s) or comment(s)"));
+            }
             if tokens > 0 {
                 owned.push(format!("{tokens} personal access token(s)"));
             }
@@ -179,6 +187,12 @@ impl UserRegistry for Store {
             .await?;
         user_webhook::Entity::delete_many()
             .filter(user_webhook::Column::UserId.eq(user.id.0))
+            .exec(&transaction)
+            .await?;
+        memo::Entity::update_many()
+            .col_expr(memo::Column::DeletedAt, Expr::value(now.0))
+            .filter(memo::Column::CreatorId.eq(user.id.0))
+            .filter(memo::Column::DeletedAt.is_null())
             .exec(&transaction)
             .await?;
         user_notification::Entity::delete_many()

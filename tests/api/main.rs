@@ -19,6 +19,7 @@ mod get_user;
 mod hostile_input;
 mod lifecycle;
 mod list_users;
+mod memos;
 mod notifications;
 mod observability;
 mod personal_access_tokens;

@@ -3,6 +3,8 @@
 pub mod credential;
 pub mod idempotency_record;
 pub mod instance_settings;
+pub mod memo;
+pub mod memo_tag;
 pub mod sign_in_failure;
 pub mod system_state;
 pub mod user;

@@ -18,6 +18,8 @@ mod m20261124_000010_add_credential_scopes;
 mod m20261201_000011_create_user_general_settings;
 mod m20261201_000012_create_user_webhooks;
 mod m20261201_000013_create_user_notifications;
+mod m20261201_000014_create_memos;
+mod m20261201_000015_create_memo_tags;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_create_user_general_settings::Migration),
             Box::new(m20261201_000012_create_user_webhooks::Migration),
             Box::new(m20261201_000013_create_user_notifications::Migration),
+            Box::new(m20261201_000014_create_memos::Migration),
+            Box::new(m20261201_000015_create_memo_tags::Migration),
         ]
     }
 }

@@ -166,6 +166,20 @@ impl UserService for BareUserService {
     ) -> Result<Response<()>, Status> {
         Err(Status::unimplemented("not part of the ceiling"))
     }
+
+    async fn get_user_stats(
+        &self,
+        _request: Request<pb::GetUserStatsRequest>,
+    ) -> Result<Response<pb::UserStats>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
+
+    async fn list_all_user_stats(
+        &self,
+        _request: Request<pb::ListAllUserStatsRequest>,
+    ) -> Result<Response<pb::ListAllUserStatsResponse>, Status> {
+        Err(Status::unimplemented("not part of the ceiling"))
+    }
 }
 
 #[tokio::main]
