@@ -11,6 +11,7 @@ use roster::domain::permission::Permission;
 use roster::domain::token::RawToken;
 use roster::domain::user::{Role, UserId};
 use roster::proto::goodmem::v1 as pb;
+use roster::proto::goodmem::v1::memo_service_client::MemoServiceClient;
 use roster::store::credentials;
 use serde_json::{Value, json};
 use tonic::Code;
@@ -39,6 +40,8 @@ const READ_ONLY: &[Permission] = &[
     Permission::DisplaySettingOwn,
     Permission::DisplayWebhookOwn,
     Permission::DisplayNotificationOwn,
+    Permission::DisplayMemo,
+    Permission::DisplayStatsOwn,
 ];
 
 /// The over-scoped token's scopes: the first four are admin permissions
@@ -84,6 +87,15 @@ const MATRIX: &[(Rpc, [Code; 11])] = &[
     (Rpc::ListUserNotifications,     [Who, Yes, No,  No,  No,  Who, Who, Who, Who, Yes, Yes]),
     (Rpc::UpdateUserNotification,    [Who, Nf,  No,  No,  No,  Who, Who, Who, Who, No,  No ]),
     (Rpc::DeleteUserNotification,    [Who, Nf,  No,  No,  No,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::CreateMemo,                [Who, Yes, Yes, Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::GetMemo,                   [Who, Yes, Yes, Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::ListMemos,                 [Who, Yes, Yes, Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::UpdateMemo,                [Who, Nf,  Nf,  Nf,  Nf,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::DeleteMemo,                [Who, Nf,  Nf,  Nf,  Nf,  Who, Who, Who, Who, No,  No ]),
+    (Rpc::CreateMemoComment,         [Who, Yes, Yes, Yes, Yes, Who, Who, Who, Who, No,  No ]),
+    (Rpc::ListMemoComments,          [Who, Yes, Yes, Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::GetUserStats,              [Who, Yes, No,  Yes, Yes, Who, Who, Who, Who, Yes, No ]),
+    (Rpc::ListAllUserStats,          [Who, No,  No,  Yes, Yes, Who, Who, Who, Who, No,  No ]),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -112,6 +124,15 @@ enum Rpc {
     ListUserNotifications,
     UpdateUserNotification,
     DeleteUserNotification,
+    CreateMemo,
+    GetMemo,
+    ListMemos,
+    UpdateMemo,
+    DeleteMemo,
+    CreateMemoComment,
+    ListMemoComments,
+    GetUserStats,
+    ListAllUserStats,
 }
 
 /// The users and tokens the cells use.
@@ -124,6 +145,8 @@ struct Cast {
     signer: &'static str,
     /// Makes CreateUser usernames unique.
     created: AtomicUsize,
+    /// A PROTECTED memo of the target's, `memos/{uuid}`.
+    memo: String,
 }
 
 impl Cast {
@@ -192,6 +215,23 @@ async fn cast(app: &TestApp) -> Cast {
         .sign_out(bearer(pb::SignOutRequest::default(), &revoked_key))
         .await
         .unwrap();
+    let memo = MemoServiceClient::connect(app.base_url())
+        .await
+        .unwrap()
+        .create_memo(bearer(
+            pb::CreateMemoRequest {
+                memo: Some(pb::Memo {
+                    content: "for the matrix".into(),
+                    visibility: pb::Visibility::Protected as i32,
+                    ..Default::default()
+                }),
+            },
+            &self_key,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
     let read_only_key = scoped_token(app, target.id, READ_ONLY).await;
     let over_scoped_key = scoped_token(app, target.id, OVER_SCOPED).await;
     Cast {
@@ -211,6 +251,7 @@ async fn cast(app: &TestApp) -> Cast {
         target: target.id,
         signer: "signer",
         created: AtomicUsize::new(0),
+        memo,
     }
 }
 
@@ -256,6 +297,12 @@ fn code<T>(result: Result<tonic::Response<T>, tonic::Status>) -> Code {
 impl Rpc {
     async fn over_grpc(self, app: &TestApp, cast: &Cast, token: Option<&str>) -> Code {
         let mut users = app.users().await;
+        let mut memos = MemoServiceClient::connect(app.base_url()).await.unwrap();
+        let random_memo = format!("memos/{}", uuid::Uuid::now_v7());
+        let memo = |content: &str| pb::Memo {
+            content: content.to_owned(),
+            ..Default::default()
+        };
         match self {
             Self::InitializeSystem => code(
                 users
@@ -532,6 +579,94 @@ impl Rpc {
                     ))
                     .await,
             ),
+            Self::CreateMemo => code(
+                memos
+                    .create_memo(request(
+                        pb::CreateMemoRequest {
+                            memo: Some(memo("matrix")),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::GetMemo => code(
+                memos
+                    .get_memo(request(
+                        pb::GetMemoRequest {
+                            name: cast.memo.clone(),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::ListMemos => code(
+                memos
+                    .list_memos(request(
+                        pb::ListMemosRequest {
+                            parent: cast.target.resource_name(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::UpdateMemo => code(
+                memos
+                    .update_memo(request(
+                        pb::UpdateMemoRequest {
+                            memo: Some(pb::Memo {
+                                name: random_memo,
+                                pinned: true,
+                                ..Default::default()
+                            }),
+                            update_mask: mask("pinned"),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::DeleteMemo => code(
+                memos
+                    .delete_memo(request(pb::DeleteMemoRequest { name: random_memo }, token))
+                    .await,
+            ),
+            Self::CreateMemoComment => code(
+                memos
+                    .create_memo_comment(request(
+                        pb::CreateMemoCommentRequest {
+                            name: cast.memo.clone(),
+                            comment: Some(memo("a comment")),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::ListMemoComments => code(
+                memos
+                    .list_memo_comments(request(
+                        pb::ListMemoCommentsRequest {
+                            name: cast.memo.clone(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::GetUserStats => code(
+                users
+                    .get_user_stats(request(
+                        pb::GetUserStatsRequest {
+                            name: cast.target.resource_name(),
+                        },
+                        token,
+                    ))
+                    .await,
+            ),
+            Self::ListAllUserStats => code(
+                users
+                    .list_all_user_stats(request(pb::ListAllUserStatsRequest::default(), token))
+                    .await,
+            ),
         }
     }
 
@@ -637,6 +772,33 @@ impl Rpc {
                 format!("/v1/{}", cast.child("notifications")),
                 None,
             ),
+            Self::CreateMemo => (
+                Method::POST,
+                "/v1/memos".into(),
+                Some(json!({"content": "matrix over rest"})),
+            ),
+            Self::GetMemo => (Method::GET, format!("/api/v1/{}", cast.memo), None),
+            Self::ListMemos => (Method::GET, format!("/v1/users/{target}/memos"), None),
+            Self::UpdateMemo => (
+                Method::PATCH,
+                format!("/v1/memos/{}", uuid::Uuid::now_v7()),
+                Some(json!({"pinned": true})),
+            ),
+            Self::DeleteMemo => (
+                Method::DELETE,
+                format!("/api/v1/memos/{}", uuid::Uuid::now_v7()),
+                None,
+            ),
+            Self::CreateMemoComment => (
+                Method::POST,
+                format!("/v1/{}/comments", cast.memo),
+                Some(json!({"content": "a comment over rest"})),
+            ),
+            Self::ListMemoComments => {
+                (Method::GET, format!("/api/v1/{}/comments", cast.memo), None)
+            }
+            Self::GetUserStats => (Method::GET, format!("/v1/users/{target}:getStats"), None),
+            Self::ListAllUserStats => (Method::GET, "/api/v1/users:stats".into(), None),
         }
     }
 }
