@@ -288,19 +288,25 @@ async fn a_python_client_generated_from_the_protos_works() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let generated = tempfile::tempdir().unwrap();
     let out = generated.path().display().to_string();
-    let protos: Vec<String> = [
-        "goodmem/v1/options.proto",
-        "goodmem/v1/user.proto",
-        "goodmem/v1/user_service.proto",
-        "goodmem/v1/system_service.proto",
-        "google/api/annotations.proto",
-        "google/api/http.proto",
-        "google/api/field_behavior.proto",
-        "google/api/resource.proto",
-    ]
-    .iter()
-    .map(|file| (*file).to_owned())
-    .collect();
+    // Every API file, so a new one is generated too; and the googleapis
+    // files they import.
+    let api_root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let mut protos: Vec<String> = std::fs::read_dir(api_root.join("goodmem/v1"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|file| file.ends_with(".proto"))
+        .map(|file| format!("goodmem/v1/{file}"))
+        .collect();
+    protos.sort();
+    protos.extend(
+        [
+            "google/api/annotations.proto",
+            "google/api/http.proto",
+            "google/api/field_behavior.proto",
+            "google/api/resource.proto",
+        ]
+        .map(str::to_owned),
+    );
     let mut protoc_args = vec![
         "-m".to_owned(),
         "grpc_tools.protoc".to_owned(),
