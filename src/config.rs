@@ -34,6 +34,9 @@ pub struct ServerConfig {
     /// Let webhooks target loopback and private addresses (the SSRF guard
     /// is off): for receivers on the same host or network.
     pub allow_private_webhooks: bool,
+    /// How this process delivers webhooks (its `allow_private` follows
+    /// `allow_private_webhooks`).
+    pub webhook_dispatch: crate::webhook::dispatcher::DispatchSettings,
 }
 
 impl ServerConfig {
@@ -58,6 +61,7 @@ impl ServerConfig {
             connections: crate::serve::Settings::default(),
             store: crate::store::StoreSettings::default(),
             allow_private_webhooks: false,
+            webhook_dispatch: crate::webhook::dispatcher::DispatchSettings::default(),
         }
     }
 }

@@ -35,6 +35,7 @@ use crate::api::memo_service::MemoServiceApi;
 use crate::api::methods::MethodTable;
 use crate::api::system_service::SystemServiceApi;
 use crate::api::user_service::UserServiceApi;
+use crate::api::webhook_events::JsonEvents;
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
 use crate::domain::password::PasswordHasher;
@@ -302,7 +303,16 @@ async fn bring_up(config: ServerConfig, shared: Arc<Shared>) {
         Ok(true) => {}
         Err(error) => tracing::warn!(%error, "cannot tell whether the system is initialized"),
     }
-    probe_database(store, &shared, config.health_probe_interval).await;
+    let mut dispatch = config.webhook_dispatch.clone();
+    dispatch.allow_private = config.allow_private_webhooks;
+    let dispatcher =
+        crate::webhook::dispatcher::run(store.clone(), dispatch, shared.metrics.clone());
+    // Both end when shutdown aborts this task; a delivery cut short stays
+    // claimed until its lease ends, then is retried.
+    tokio::join!(
+        probe_database(store, &shared, config.health_probe_interval),
+        dispatcher
+    );
 }
 
 /// Reports SERVING and ready while the database answers with the schema
@@ -436,6 +446,12 @@ fn probe_routes(readiness: &Readiness, metrics: &Arc<Metrics>) -> Router {
 
 /// Everything, once the store is ready.
 fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::Result<Router> {
+    let rules = Arc::new(GateRules::new(
+        Authenticator::new(store.clone()),
+        shared.methods.clone(),
+        config.call_timeout,
+    ));
+    let gateway = rest_gateway(config, rules.clone())?;
     let capabilities = CAPABILITIES.iter().map(|name| (*name).to_owned()).collect();
     let context = ApiContext {
         store: store.clone(),
@@ -445,6 +461,7 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         webhook_policy: TargetPolicy {
             allow_private: config.allow_private_webhooks,
         },
+        events: JsonEvents::new(gateway.json_encoder()),
     };
     let max_message = config.max_request_bytes;
     let user_service = UserServiceServer::new(UserServiceApi::new(context.clone()))
@@ -471,11 +488,6 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         .context("reflection v1alpha")?
         .max_decoding_message_size(max_message);
 
-    let rules = Arc::new(GateRules::new(
-        Authenticator::new(store),
-        shared.methods.clone(),
-        config.call_timeout,
-    ));
     let metered_grpc = tonic::service::Routes::new(user_service)
         .add_service(system_service)
         .add_service(auth_service)
@@ -497,12 +509,16 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
             shared.metrics.clone(),
             shared.methods.clone(),
         ));
-    let rest = rest_gateway(config, rules)?.into_router(metered_grpc.clone().layer(
-        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
-            request.extensions_mut().insert(Protocol::Rest);
-            request
-        }),
-    ));
+    let rest = gateway.into_router(
+        metered_grpc
+            .clone()
+            .layer(tower::util::MapRequestLayer::new(
+                |mut request: Request<Body>| {
+                    request.extensions_mut().insert(Protocol::Rest);
+                    request
+                },
+            )),
+    );
     let grpc = metered_grpc.layer(tonic_web::GrpcWebLayer::new()).layer(
         tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
             let protocol = Protocol::of_grpc_request(request.headers());

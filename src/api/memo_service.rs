@@ -97,7 +97,13 @@ impl MemoService for MemoServiceApi {
     ) -> Result<Response<pb::Memo>, Status> {
         let caller = caller(&mut request)?;
         let pb::CreateMemoRequest { memo } = request.into_inner();
-        let memo = create_memo(&self.context.store, &caller, memo_input(memo)).await?;
+        let memo = create_memo(
+            &self.context.store,
+            &self.context.events,
+            &caller,
+            memo_input(memo),
+        )
+        .await?;
         Ok(Response::new(memo_message(memo)))
     }
 
@@ -143,7 +149,14 @@ impl MemoService for MemoServiceApi {
         let caller = caller(&mut request)?;
         let pb::UpdateMemoRequest { memo, update_mask } = request.into_inner();
         let mask = FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default());
-        let memo = update_memo(&self.context.store, &caller, memo_input(memo), mask).await?;
+        let memo = update_memo(
+            &self.context.store,
+            &self.context.events,
+            &caller,
+            memo_input(memo),
+            mask,
+        )
+        .await?;
         Ok(Response::new(memo_message(memo)))
     }
 
@@ -153,7 +166,7 @@ impl MemoService for MemoServiceApi {
     ) -> Result<Response<()>, Status> {
         let caller = caller(&mut request)?;
         let pb::DeleteMemoRequest { name } = request.into_inner();
-        delete_memo(&self.context.store, &caller, &name).await?;
+        delete_memo(&self.context.store, &self.context.events, &caller, &name).await?;
         Ok(Response::new(()))
     }
 
@@ -164,7 +177,14 @@ impl MemoService for MemoServiceApi {
         let caller = caller(&mut request)?;
         let pb::CreateMemoCommentRequest { name, comment } = request.into_inner();
         let content = memo_input(comment).content;
-        let comment = create_comment(&self.context.store, &caller, &name, content).await?;
+        let comment = create_comment(
+            &self.context.store,
+            &self.context.events,
+            &caller,
+            &name,
+            content,
+        )
+        .await?;
         Ok(Response::new(memo_message(comment)))
     }
 

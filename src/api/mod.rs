@@ -14,6 +14,7 @@ pub mod status;
 pub mod system_service;
 pub mod user_resources;
 pub mod user_service;
+pub mod webhook_events;
 
 use crate::domain::password::PasswordHasher;
 use crate::domain::principal::Principal;
@@ -34,6 +35,8 @@ pub struct ApiContext {
     pub hasher: PasswordHasher,
     /// Whether webhooks may target private addresses.
     pub webhook_policy: TargetPolicy,
+    /// How memo events become webhook bodies.
+    pub events: webhook_events::JsonEvents,
 }
 
 /// The caller the gate authenticated. A handler of a non-public method

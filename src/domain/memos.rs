@@ -3,6 +3,7 @@
 //! PROTECTED and PUBLIC: any signed-in user). A memo the caller may not see
 //! is `NotFound`, so its existence is not revealed.
 use super::clock::EpochMillis;
+use super::events::{EventEncoder, EventKind, OutboxEvent};
 use super::field_mask::FieldMask;
 use super::memo_facts::{MemoFacts, memo_facts};
 use super::notifications::{Notification, NotificationKind, NotificationStatus};
@@ -129,6 +130,7 @@ async fn own_memo(
 /// CreateMemo. Without a visibility, the creator's GENERAL setting decides.
 pub async fn create_memo(
     store: &(impl MemoStore + UserSettingStore),
+    events: &impl EventEncoder,
     caller: &Principal,
     input: MemoInput,
 ) -> Result<Memo, DomainError> {
@@ -163,7 +165,8 @@ pub async fn create_memo(
         created_at: now,
         updated_at: now,
     };
-    store.create_memo(&memo, None).await?;
+    let event = OutboxEvent::of(events, EventKind::MemoCreated, &memo, memo.creator, now);
+    store.create_memo(&memo, None, &event).await?;
     Ok(memo)
 }
 
@@ -219,6 +222,7 @@ pub async fn list_memos(
 /// its comments too.
 pub async fn update_memo(
     store: &impl MemoStore,
+    events: &impl EventEncoder,
     caller: &Principal,
     input: MemoInput,
     mask: FieldMask,
@@ -255,7 +259,14 @@ pub async fn update_memo(
         memo.pinned = input.pinned;
     }
     memo.updated_at = EpochMillis::now().max(memo.updated_at);
-    if !store.update_memo(&memo).await? {
+    let event = OutboxEvent::of(
+        events,
+        EventKind::MemoUpdated,
+        &memo,
+        memo.creator,
+        memo.updated_at,
+    );
+    if !store.update_memo(&memo, &event).await? {
         return Err(DomainError::NotFound("memo not found".to_owned()));
     }
     Ok(memo)
@@ -264,13 +275,16 @@ pub async fn update_memo(
 /// DeleteMemo: the memo and its comments.
 pub async fn delete_memo(
     store: &impl MemoStore,
+    events: &impl EventEncoder,
     caller: &Principal,
     name: &str,
 ) -> Result<(), DomainError> {
     caller.require(Permission::ManageMemoOwn)?;
     let id = parse_memo_name("name", name)?;
-    own_memo(store, caller, id).await?;
-    if !store.delete_memo(id, EpochMillis::now()).await? {
+    let memo = own_memo(store, caller, id).await?;
+    let now = EpochMillis::now();
+    let event = OutboxEvent::of(events, EventKind::MemoDeleted, &memo, memo.creator, now);
+    if !store.delete_memo(id, now, &event).await? {
         return Err(DomainError::NotFound("memo not found".to_owned()));
     }
     Ok(())
@@ -282,6 +296,7 @@ pub async fn delete_memo(
 /// it, and nobody is notified.)
 pub async fn create_comment(
     store: &impl MemoStore,
+    events: &impl EventEncoder,
     caller: &Principal,
     name: &str,
     content: String,
@@ -320,7 +335,16 @@ pub async fn create_comment(
             created_at: now,
             updated_at: now,
         });
-    store.create_memo(&comment, notification.as_ref()).await?;
+    let event = OutboxEvent::of(
+        events,
+        EventKind::CommentCreated,
+        &comment,
+        parent.creator,
+        now,
+    );
+    store
+        .create_memo(&comment, notification.as_ref(), &event)
+        .await?;
     Ok(comment)
 }
 

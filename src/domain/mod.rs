@@ -8,6 +8,7 @@ pub mod create_user;
 pub mod credential;
 pub mod delete_user;
 pub mod error;
+pub mod events;
 pub mod field_mask;
 pub mod instance;
 pub mod list_users;

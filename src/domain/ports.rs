@@ -407,12 +407,14 @@ pub trait NotificationStore: Send + Sync {
 
 /// Memos and comments.
 pub trait MemoStore: Send + Sync {
-    /// In one transaction: stores the memo (or comment) with its tags and,
-    /// when given, the notification it causes.
+    /// In one transaction: stores the memo (or comment) with its tags, the
+    /// notification it causes when given, and its event for each webhook
+    /// of the event's owner.
     fn create_memo(
         &self,
         memo: &super::memos::Memo,
         notification: Option<&super::notifications::Notification>,
+        event: &super::events::OutboxEvent,
     ) -> impl Future<Output = Result<(), DomainError>> + Send;
 
     /// The live (undeleted) memo or comment `id`.
@@ -440,17 +442,21 @@ pub trait MemoStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<super::memos::Memo>, DomainError>> + Send;
 
     /// In one transaction: stores the changed memo and its tags (and a
-    /// memo's visibility on its comments); `false` if it is gone.
+    /// memo's visibility on its comments) and its event; `false` if it is
+    /// gone.
     fn update_memo(
         &self,
         memo: &super::memos::Memo,
+        event: &super::events::OutboxEvent,
     ) -> impl Future<Output = Result<bool, DomainError>> + Send;
 
-    /// Marks the memo and its comments deleted; `false` if it is gone.
+    /// In one transaction: marks the memo and its comments deleted and
+    /// writes its event; `false` if it is gone.
     fn delete_memo(
         &self,
         id: uuid::Uuid,
         now: EpochMillis,
+        event: &super::events::OutboxEvent,
     ) -> impl Future<Output = Result<bool, DomainError>> + Send;
 }
 

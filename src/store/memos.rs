@@ -8,9 +8,10 @@ use sea_orm::{
 };
 
 use super::entity::{memo, memo_tag};
-use super::{Store, notifications};
+use super::{Store, notifications, outbox};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
+use crate::domain::events::OutboxEvent;
 use crate::domain::memo_facts::MemoFacts;
 use crate::domain::memos::Memo;
 use crate::domain::notifications::Notification;
@@ -110,6 +111,7 @@ impl MemoStore for Store {
         &self,
         memo: &Memo,
         notification: Option<&Notification>,
+        event: &OutboxEvent,
     ) -> Result<(), DomainError> {
         let transaction = self.begin_write().await?;
         memo::Entity::insert(row(memo))
@@ -119,7 +121,9 @@ impl MemoStore for Store {
         if let Some(notification) = notification {
             notifications::insert(&transaction, notification).await?;
         }
+        let queued = outbox::enqueue(&transaction, event).await?;
         transaction.commit().await?;
+        self.signal_outbox(queued);
         Ok(())
     }
 
@@ -188,7 +192,7 @@ impl MemoStore for Store {
         into_domain(self.reader(), rows).await
     }
 
-    async fn update_memo(&self, memo: &Memo) -> Result<bool, DomainError> {
+    async fn update_memo(&self, memo: &Memo, event: &OutboxEvent) -> Result<bool, DomainError> {
         use memo::Column;
         let transaction = self.begin_write().await?;
         let updated = memo::Entity::update_many()
@@ -225,12 +229,20 @@ impl MemoStore for Store {
                 .exec(&transaction)
                 .await?;
         }
+        let queued = outbox::enqueue(&transaction, event).await?;
         transaction.commit().await?;
+        self.signal_outbox(queued);
         Ok(true)
     }
 
-    async fn delete_memo(&self, id: uuid::Uuid, now: EpochMillis) -> Result<bool, DomainError> {
+    async fn delete_memo(
+        &self,
+        id: uuid::Uuid,
+        now: EpochMillis,
+        event: &OutboxEvent,
+    ) -> Result<bool, DomainError> {
         use memo::Column;
+        let transaction = self.begin_write().await?;
         let deleted = memo::Entity::update_many()
             .col_expr(Column::DeletedAt, Expr::value(now.0))
             .filter(
@@ -239,9 +251,24 @@ impl MemoStore for Store {
                     .add(Column::ParentId.eq(id)),
             )
             .filter(Column::DeletedAt.is_null())
-            .exec(self.writer())
+            .exec(&transaction)
             .await?
             .rows_affected;
-        Ok(deleted > 0)
+        if deleted == 0 {
+            transaction.rollback().await?;
+            return Ok(false);
+        }
+        let queued = outbox::enqueue(&transaction, event).await?;
+        transaction.commit().await?;
+        self.signal_outbox(queued);
+        Ok(true)
+    }
+}
+
+impl Store {
+    fn signal_outbox(&self, queued: usize) {
+        if queued > 0 {
+            self.outbox_signal().notify_one();
+        }
     }
 }

@@ -22,6 +22,7 @@ mod instance_settings;
 mod memos;
 pub mod migration;
 pub mod notifications;
+pub mod outbox;
 mod sessions;
 pub mod sqlite_reads;
 mod stats;
@@ -84,6 +85,9 @@ pub struct Store {
     sqlite_reads: Option<Arc<sqlite_reads::SqliteReads>>,
     /// Credential uses this process wrote lately (see `record_use`).
     recent_uses: Arc<credentials::RecentUses>,
+    /// Woken when this process queues webhook deliveries, so its
+    /// dispatcher need not wait for its next poll.
+    outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 /// How a store bounds the database's time.
@@ -173,6 +177,7 @@ impl Store {
                     url: url.to_owned(),
                     sqlite_reads,
                     recent_uses: Arc::default(),
+                    outbox_signal: Arc::default(),
                 })
             }
             Backend::Postgres | Backend::MySql => {
@@ -191,6 +196,7 @@ impl Store {
                     url: url.to_owned(),
                     sqlite_reads: None,
                     recent_uses: Arc::default(),
+                    outbox_signal: Arc::default(),
                 })
             }
         }
@@ -244,6 +250,11 @@ impl Store {
     /// The in-process SQLite readers, when this is an SQLite file.
     pub fn sqlite_reads(&self) -> Option<&sqlite_reads::SqliteReads> {
         self.sqlite_reads.as_deref()
+    }
+
+    /// Notified whenever this process queues webhook deliveries.
+    pub fn outbox_signal(&self) -> &tokio::sync::Notify {
+        &self.outbox_signal
     }
 
     /// Which backend this is.

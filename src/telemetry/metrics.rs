@@ -92,6 +92,12 @@ impl CallLabels {
     }
 }
 
+/// Labels of `roster_webhook_delivery_attempts_total`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookAttemptLabels {
+    outcome: &'static str,
+}
+
 /// Labels of `grpc_server_handled_total`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HandledLabels {
@@ -202,6 +208,7 @@ pub struct Metrics {
     started: Family<CallLabels, Counter>,
     handled: Family<HandledLabels, Counter>,
     handling_seconds: Family<CallLabels, Histogram>,
+    webhook_attempts: Family<WebhookAttemptLabels, Counter>,
     pool_stats_source: Arc<PoolStatsSource>,
 }
 
@@ -240,6 +247,14 @@ impl Metrics {
             handling_seconds.clone(),
         );
 
+        let webhook_attempts = Family::<WebhookAttemptLabels, Counter>::default();
+        registry.register(
+            "roster_webhook_delivery_attempts",
+            "Webhook delivery attempts, by outcome: delivered, retried (failed, will retry) \
+             or failed (failed for the last time)",
+            webhook_attempts.clone(),
+        );
+
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
             .get_or_create(&BuildLabels {
@@ -264,8 +279,17 @@ impl Metrics {
             started,
             handled,
             handling_seconds,
+            webhook_attempts,
             pool_stats_source,
         }
+    }
+
+    /// Counts one webhook delivery attempt: `delivered`, `retried` or
+    /// `failed`.
+    pub fn record_webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_attempts
+            .get_or_create(&WebhookAttemptLabels { outcome })
+            .inc();
     }
 
     /// Where the pool gauges are read from at each scrape. Only the first

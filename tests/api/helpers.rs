@@ -438,6 +438,46 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Stops this server and starts another on the same database with
+    /// settings changed by `configure`: a restart.
+    pub(crate) async fn restart_configured(
+        mut self,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stops");
+        }
+        let database = std::mem::replace(
+            &mut self.database,
+            TestDatabase {
+                url: String::new(),
+                name: None,
+                _directory: None,
+            },
+        );
+        TestApp::spawn_configured(database, configure).await
+    }
+
+    /// Another server process on the same database, with settings changed
+    /// by `configure`.
+    pub(crate) async fn second_server_configured(
+        &self,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
+        TestApp::spawn_configured(
+            TestDatabase {
+                url: self.database.url.clone(),
+                name: None,
+                _directory: None,
+            },
+            configure,
+        )
+        .await
+    }
+
     /// Stops the server gracefully and waits for it.
     pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {

@@ -29,4 +29,5 @@ mod rest;
 mod sign_in;
 mod update_delete_user;
 mod user_settings;
+mod webhook_delivery;
 mod webhooks;

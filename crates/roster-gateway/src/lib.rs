@@ -85,6 +85,35 @@ impl Default for GatewayConfig {
     }
 }
 
+/// Renders protobuf messages as REST JSON by the gateway's rules.
+#[derive(Clone)]
+pub struct JsonEncoder {
+    inner: Arc<transcode::Transcoder>,
+}
+
+impl std::fmt::Debug for JsonEncoder {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("JsonEncoder")
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsonEncoder {
+    /// The JSON of the protobuf-encoded message `protobuf` of type
+    /// `full_name`; `None` if the type is not in the pool or the bytes do
+    /// not decode as it.
+    pub fn encode(&self, full_name: &str, protobuf: &[u8]) -> Option<Vec<u8>> {
+        let codec = &self.inner.codec;
+        let index = codec.plan_index_by_name(full_name)?;
+        let descriptor = codec.message(index).descriptor.clone();
+        let message = prost_reflect::DynamicMessage::decode(descriptor, protobuf).ok()?;
+        let mut out = Vec::with_capacity(protobuf.len() * 2);
+        codec.encode_message(index, &message, &mut out);
+        Some(out)
+    }
+}
+
 /// A REST gateway built from a descriptor pool: the route table, the JSON
 /// codec and the pre-rendered OpenAPI document.
 pub struct Gateway {
@@ -129,6 +158,14 @@ impl Gateway {
     /// The OpenAPI 3.1 document generated from the same route table.
     pub fn openapi(&self) -> serde_json::Value {
         self.openapi.clone()
+    }
+
+    /// A handle that renders messages of the pool as REST JSON, for
+    /// payloads sent outside a response (webhook events, say).
+    pub fn json_encoder(&self) -> JsonEncoder {
+        JsonEncoder {
+            inner: Arc::clone(&self.inner),
+        }
     }
 
     /// An axum router that answers every path: the REST routes, the OpenAPI

@@ -13,3 +13,4 @@ pub mod user_label;
 pub mod user_notification;
 pub mod user_totals;
 pub mod user_webhook;
+pub mod webhook_delivery;

@@ -20,6 +20,7 @@ mod m20261201_000012_create_user_webhooks;
 mod m20261201_000013_create_user_notifications;
 mod m20261201_000014_create_memos;
 mod m20261201_000015_create_memo_tags;
+mod m20261201_000016_create_webhook_deliveries;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_create_user_notifications::Migration),
             Box::new(m20261201_000014_create_memos::Migration),
             Box::new(m20261201_000015_create_memo_tags::Migration),
+            Box::new(m20261201_000016_create_webhook_deliveries::Migration),
         ]
     }
 }
