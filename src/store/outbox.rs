@@ -96,6 +96,20 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<ClaimedDelivery>, DomainError> {
         use webhook_delivery::Column;
+        // Most polls find nothing: ask a reader first, so an idle
+        // dispatcher never takes SQLite's write lock.
+        let any_due = webhook_delivery::Entity::find()
+            .select_only()
+            .column(Column::EventId)
+            .filter(Column::State.eq(PENDING))
+            .filter(Column::NextAttemptAt.lte(now.0))
+            .limit(1)
+            .into_tuple::<uuid::Uuid>()
+            .one(self.reader())
+            .await?;
+        if any_due.is_none() {
+            return Ok(Vec::new());
+        }
         let transaction = self.begin_write().await?;
         let due = webhook_delivery::Entity::find()
             .filter(Column::State.eq(PENDING))
