@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::entity::{memo, memo_tag};
-use super::{Store, notifications, outbox};
+use super::{Store, keyset, notifications, outbox};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
 use crate::domain::events::OutboxEvent;
@@ -151,11 +151,7 @@ impl MemoStore for Store {
             select = select.filter(Column::Visibility.ne(Visibility::Private.number()));
         }
         if let Some(after) = after {
-            select = select.filter(Column::CreatedAt.lte(after.at.0)).filter(
-                Condition::any()
-                    .add(Column::CreatedAt.lt(after.at.0))
-                    .add(Column::Id.lt(after.id)),
-            );
+            select = select.filter(keyset::older_than(Column::CreatedAt, Column::Id, after));
         }
         let rows = select
             .order_by_desc(Column::CreatedAt)
@@ -177,11 +173,7 @@ impl MemoStore for Store {
             .filter(Column::ParentId.eq(parent))
             .filter(Column::DeletedAt.is_null());
         if let Some(after) = after {
-            select = select.filter(Column::CreatedAt.gte(after.at.0)).filter(
-                Condition::any()
-                    .add(Column::CreatedAt.gt(after.at.0))
-                    .add(Column::Id.gt(after.id)),
-            );
+            select = select.filter(keyset::newer_than(Column::CreatedAt, Column::Id, after));
         }
         let rows = select
             .order_by_asc(Column::CreatedAt)

@@ -19,6 +19,7 @@ pub mod credentials;
 pub mod entity;
 mod errors;
 mod instance_settings;
+mod keyset;
 mod memos;
 pub mod migration;
 pub mod notifications;

@@ -5,8 +5,8 @@ use sea_orm::{
     QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
-use super::Store;
 use super::entity::user_notification;
+use super::{Store, keyset};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
 use crate::domain::notification_filter::NotificationFilter;
@@ -95,11 +95,7 @@ impl NotificationStore for Store {
             select = select.filter(filter_condition(filter));
         }
         if let Some(after) = after {
-            select = select.filter(Column::CreatedAt.lte(after.at.0)).filter(
-                Condition::any()
-                    .add(Column::CreatedAt.lt(after.at.0))
-                    .add(Column::Id.lt(after.id)),
-            );
+            select = select.filter(keyset::older_than(Column::CreatedAt, Column::Id, after));
         }
         select
             .order_by_desc(Column::CreatedAt)

@@ -1,12 +1,11 @@
 //! Personal access tokens: credentials of kind 1.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _, QueryOrder as _,
-    QuerySelect as _,
+    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 
 use super::entity::credential;
-use super::{Store, credentials};
+use super::{Store, credentials, keyset};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
 use crate::domain::credential::{CredentialKind, NewCredential};
@@ -27,13 +26,11 @@ impl TokenStore for Store {
             .filter(credential::Column::Kind.eq(CredentialKind::PersonalAccessToken.number()))
             .filter(credential::Column::RevokedAt.is_null());
         if let Some(after) = after {
-            select = select
-                .filter(credential::Column::CreatedAt.lte(after.at.0))
-                .filter(
-                    Condition::any()
-                        .add(credential::Column::CreatedAt.lt(after.at.0))
-                        .add(credential::Column::Id.lt(after.id)),
-                );
+            select = select.filter(keyset::older_than(
+                credential::Column::CreatedAt,
+                credential::Column::Id,
+                after,
+            ));
         }
         let rows = select
             .order_by_desc(credential::Column::CreatedAt)

@@ -1,12 +1,12 @@
 //! Webhooks, per owner, oldest first.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait as _, Condition, EntityTrait as _, PaginatorTrait as _,
-    QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ActiveValue::Set, ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _,
 };
 
-use super::Store;
 use super::entity::{user, user_webhook};
+use super::{Store, keyset};
 use crate::domain::DomainError;
 use crate::domain::clock::EpochMillis;
 use crate::domain::page_token::Position;
@@ -36,11 +36,7 @@ impl WebhookStore for Store {
         use user_webhook::Column;
         let mut select = user_webhook::Entity::find().filter(Column::UserId.eq(owner.0));
         if let Some(after) = after {
-            select = select.filter(Column::CreatedAt.gte(after.at.0)).filter(
-                Condition::any()
-                    .add(Column::CreatedAt.gt(after.at.0))
-                    .add(Column::Id.gt(after.id)),
-            );
+            select = select.filter(keyset::newer_than(Column::CreatedAt, Column::Id, after));
         }
         let rows = select
             .order_by_asc(Column::CreatedAt)
