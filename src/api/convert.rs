@@ -54,6 +54,11 @@ impl TryFrom<pb::GetUserRequest> for GetUserQuery {
     }
 }
 
+/// A request's `update_mask` as the domain reads it; absent is empty.
+pub fn field_mask(mask: Option<prost_types::FieldMask>) -> FieldMask {
+    FieldMask(mask.map(|mask| mask.paths).unwrap_or_default())
+}
+
 /// Epoch milliseconds as a protobuf Timestamp.
 pub fn timestamp(at: EpochMillis) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -196,7 +201,7 @@ impl From<pb::UpdateUserRequest> for UpdateUserInput {
             name,
             etag,
             fields,
-            mask: FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default()),
+            mask: field_mask(update_mask),
             allow_missing,
         }
     }
@@ -263,7 +268,7 @@ impl From<pb::UpdateInstanceSettingsRequest> for SettingsChange {
         Self {
             allow_registration,
             session_lifetime_seconds,
-            mask: FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default()),
+            mask: field_mask(update_mask),
         }
     }
 }

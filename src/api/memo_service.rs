@@ -1,10 +1,9 @@
 //! `goodmem.v1.MemoService`.
 use tonic::{Request, Response, Status};
 
-use super::convert::timestamp;
+use super::convert::{field_mask, timestamp};
 use super::user_resources::visibility_message;
 use super::{ApiContext, caller};
-use crate::domain::field_mask::FieldMask;
 use crate::domain::memos::{
     Memo, MemoInput, MemoPage, create_comment, create_memo, delete_memo, get_memo, list_comments,
     list_memos, memo_name, update_memo,
@@ -148,7 +147,7 @@ impl MemoService for MemoServiceApi {
     ) -> Result<Response<pb::Memo>, Status> {
         let caller = caller(&mut request)?;
         let pb::UpdateMemoRequest { memo, update_mask } = request.into_inner();
-        let mask = FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default());
+        let mask = field_mask(update_mask);
         let memo = update_memo(
             &self.context.store,
             &self.context.events,

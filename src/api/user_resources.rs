@@ -1,8 +1,7 @@
 //! Conversions for a user's settings, webhooks and notifications. Incoming
 //! messages are destructured field by field, so a new proto field is a
 //! compile error here until it is handled.
-use super::convert::timestamp;
-use crate::domain::field_mask::FieldMask;
+use super::convert::{field_mask, timestamp};
 use crate::domain::memos::memo_name;
 use crate::domain::notifications::{Notification, NotificationKind, NotificationStatus};
 use crate::domain::stats::UserStats;
@@ -81,7 +80,7 @@ impl From<pb::UpdateUserSettingRequest> for UpdateSettingInput {
         Self {
             name,
             general,
-            mask: FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default()),
+            mask: field_mask(update_mask),
         }
     }
 }
@@ -172,7 +171,7 @@ pub fn stats_message(stats: UserStats) -> pb::UserStats {
     } = stats;
     let count = |number: u64| i32::try_from(number).unwrap_or(i32::MAX);
     pb::UserStats {
-        name: user.map(|user| user.resource_name()).unwrap_or_default(),
+        name: user.resource_name(),
         memo_display_timestamps: display_times.into_iter().map(timestamp).collect(),
         memo_type_stats: Some(pb::user_stats::MemoTypeStats {
             link_count: count(with_link),

@@ -2,7 +2,7 @@
 use tonic::{Request, Response, Status};
 
 use super::call_origin::CallOrigin;
-use super::convert::{GetUserQuery, delete_target, token_message};
+use super::convert::{GetUserQuery, delete_target, field_mask, token_message};
 use super::user_resources::{
     notification_message, setting_message, stats_message, webhook_input, webhook_message,
 };
@@ -10,7 +10,6 @@ use super::{ApiContext, caller};
 use crate::domain::clock::EpochMillis;
 use crate::domain::create_user::{Creator, create_user};
 use crate::domain::delete_user::delete_user;
-use crate::domain::field_mask::FieldMask;
 use crate::domain::list_users::list_users;
 use crate::domain::notifications::{delete_notification, list_notifications, update_notification};
 use crate::domain::principal::Principal;
@@ -316,7 +315,7 @@ impl UserService for UserServiceApi {
             webhook,
             update_mask,
         } = request.into_inner();
-        let mask = FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default());
+        let mask = field_mask(update_mask);
         let webhook = update_webhook(
             &self.context.store,
             self.targets(),
@@ -385,7 +384,7 @@ impl UserService for UserServiceApi {
             create_time: _,
             memo: _,
         } = notification.unwrap_or_default();
-        let mask = FieldMask(update_mask.map(|mask| mask.paths).unwrap_or_default());
+        let mask = field_mask(update_mask);
         let notification =
             update_notification(&self.context.store, &caller, &name, status, mask).await?;
         Ok(Response::new(notification_message(notification)))

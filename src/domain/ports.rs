@@ -462,7 +462,7 @@ pub trait MemoStore: Send + Sync {
 
 /// Memo statistics, by SQL aggregates.
 pub trait StatsStore: Send + Sync {
-    /// The statistics of each of `users` that has memos, over their live
+    /// The statistics of each of `users`, in their order, over their live
     /// memos (not comments): all of them for `viewer`'s own, PUBLIC and
     /// PROTECTED for the others.
     fn user_stats(

@@ -17,10 +17,10 @@ use super::user::UserId;
 pub const MAX_DISPLAY_TIMES: u64 = 10_000;
 
 /// One user's statistics.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserStats {
     /// Whose.
-    pub user: Option<UserId>,
+    pub user: UserId,
     /// How many memos.
     pub total: u64,
     /// Memos with a link.
@@ -39,6 +39,23 @@ pub struct UserStats {
     pub display_times: Vec<EpochMillis>,
 }
 
+impl UserStats {
+    /// The statistics of a user with no memos the viewer may see.
+    pub fn empty(user: UserId) -> Self {
+        Self {
+            user,
+            total: 0,
+            with_link: 0,
+            with_code: 0,
+            with_task_list: 0,
+            with_incomplete_tasks: 0,
+            tags: BTreeMap::new(),
+            pinned: Vec::new(),
+            display_times: Vec::new(),
+        }
+    }
+}
+
 /// GetUserStats.
 pub async fn get_user_stats(
     store: &(impl UserDirectory + StatsStore),
@@ -54,10 +71,7 @@ pub async fn get_user_stats(
     )?;
     require_live_owner(store, caller, user).await?;
     let mut stats = store.user_stats(&[user], caller.user.id).await?;
-    Ok(stats.pop().unwrap_or_else(|| UserStats {
-        user: Some(user),
-        ..UserStats::default()
-    }))
+    Ok(stats.pop().unwrap_or_else(|| UserStats::empty(user)))
 }
 
 /// A page of statistics.
@@ -97,20 +111,7 @@ pub async fn list_all_user_stats(
         id: last.id.0,
     });
     let ids: Vec<UserId> = users.iter().map(|user| user.id).collect();
-    let mut computed = store.user_stats(&ids, caller.user.id).await?;
-    let stats = ids
-        .iter()
-        .map(|id| {
-            computed
-                .iter()
-                .position(|stats| stats.user == Some(*id))
-                .map(|index| computed.swap_remove(index))
-                .unwrap_or_else(|| UserStats {
-                    user: Some(*id),
-                    ..UserStats::default()
-                })
-        })
-        .collect();
+    let stats = store.user_stats(&ids, caller.user.id).await?;
     Ok(StatsPage {
         stats,
         next_page_token,

@@ -53,6 +53,7 @@ impl StatsStore for Store {
         users: &[UserId],
         viewer: UserId,
     ) -> Result<Vec<UserStats>, DomainError> {
+        let empty = || users.iter().map(|user| UserStats::empty(*user)).collect();
         if users.is_empty() {
             return Ok(Vec::new());
         }
@@ -76,18 +77,18 @@ impl StatsStore for Store {
             stats.insert(
                 creator,
                 UserStats {
-                    user: Some(UserId(creator)),
                     total: count(total),
                     with_link: count(link),
                     with_code: count(code),
                     with_task_list: count(tasks),
                     with_incomplete_tasks: count(incomplete),
-                    ..UserStats::default()
+                    ..UserStats::empty(UserId(creator))
                 },
             );
         }
         if stats.is_empty() {
-            return Ok(Vec::new());
+            // Nobody on the page has a memo the viewer may see.
+            return Ok(empty());
         }
         let tags: Vec<(uuid::Uuid, String, i64)> = memo_tag::Entity::find()
             .select_only()
@@ -137,7 +138,11 @@ impl StatsStore for Store {
         }
         Ok(users
             .iter()
-            .filter_map(|user| stats.remove(&user.0))
+            .map(|user| {
+                stats
+                    .remove(&user.0)
+                    .unwrap_or_else(|| UserStats::empty(*user))
+            })
             .collect())
     }
 }

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::clock::EpochMillis;
-use crate::domain::webhook_target::forbidden;
+use crate::domain::webhook_target::{HostResolver as _, forbidden};
 use crate::store::Store;
 use crate::store::outbox::{AttemptOutcome, ClaimedDelivery};
 use crate::telemetry::metrics::Metrics;
 
+use super::resolver::SystemResolver;
 use super::signature::sign;
 
 /// How the dispatcher runs.
@@ -216,17 +217,20 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addresses: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            // The resolver the check at creation uses, with its time bound.
+            let addresses = SystemResolver.resolve(&host, 0).await?;
             let refused = addresses
                 .iter()
-                .find_map(|address| forbidden(address.ip()).map(|reason| (address.ip(), reason)));
+                .find_map(|address| forbidden(*address).map(|reason| (*address, reason)));
             if let Some((address, reason)) = refused.filter(|_| !allow_private) {
                 return Err(
                     format!("host {host} resolves to {address}, a {reason} address").into(),
                 );
             }
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+            let sockets = addresses
+                .into_iter()
+                .map(|address| SocketAddr::new(address, 0));
+            Ok(Box::new(sockets) as reqwest::dns::Addrs)
         })
     }
 }
