@@ -30,10 +30,13 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::api::ApiContext;
 use crate::api::auth_service::AuthServiceApi;
+use crate::api::calls::{RestCalls, UnaryCalls};
 use crate::api::gate::{GateLayer, GatePreflight, GateRules};
+use crate::api::grpc_unary::GrpcUnary;
 use crate::api::memo_service::MemoServiceApi;
 use crate::api::methods::MethodTable;
 use crate::api::system_service::SystemServiceApi;
+use crate::api::unary::{UnaryTable, generated};
 use crate::api::user_service::UserServiceApi;
 use crate::api::webhook_events::JsonEvents;
 use crate::auth::Authenticator;
@@ -451,7 +454,7 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         shared.methods.clone(),
         config.call_timeout,
     ));
-    let gateway = rest_gateway(config, rules.clone())?;
+    let gateway = rest_gateway(config, rules.clone(), shared.metrics.clone())?;
     let capabilities = CAPABILITIES.iter().map(|name| (*name).to_owned()).collect();
     let context = ApiContext {
         store: store.clone(),
@@ -464,14 +467,28 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         events: JsonEvents::new(gateway.json_encoder()),
     };
     let max_message = config.max_request_bytes;
-    let user_service = UserServiceServer::new(UserServiceApi::new(context.clone()))
-        .max_decoding_message_size(max_message);
-    let auth_service = AuthServiceServer::new(AuthServiceApi::new(context.clone()))
-        .max_decoding_message_size(max_message);
-    let memo_service = MemoServiceServer::new(MemoServiceApi::new(context.clone()))
-        .max_decoding_message_size(max_message);
-    let system_service = SystemServiceServer::new(SystemServiceApi::new(context))
-        .max_decoding_message_size(max_message);
+    let user_api = Arc::new(UserServiceApi::new(context.clone()));
+    let auth_api = Arc::new(AuthServiceApi::new(context.clone()));
+    let memo_api = Arc::new(MemoServiceApi::new(context.clone()));
+    let system_api = Arc::new(SystemServiceApi::new(context));
+    // Unary methods are called in process by every protocol (api::calls);
+    // tonic's services answer the rest (unknown methods, say).
+    let mut unary = UnaryTable::default();
+    generated::register_user_service(user_api.clone(), &mut unary);
+    generated::register_auth_service(auth_api.clone(), &mut unary);
+    generated::register_memo_service(memo_api.clone(), &mut unary);
+    generated::register_system_service(system_api.clone(), &mut unary);
+    let calls = Arc::new(UnaryCalls::new(
+        rules.clone(),
+        shared.metrics.clone(),
+        shared.methods.clone(),
+        unary,
+    ));
+    let user_service = UserServiceServer::from_arc(user_api).max_decoding_message_size(max_message);
+    let auth_service = AuthServiceServer::from_arc(auth_api).max_decoding_message_size(max_message);
+    let memo_service = MemoServiceServer::from_arc(memo_api).max_decoding_message_size(max_message);
+    let system_service =
+        SystemServiceServer::from_arc(system_api).max_decoding_message_size(max_message);
     // grpcurl 1.8 speaks only v1alpha; newer clients use v1. The health
     // descriptors are registered too, or clients cannot describe Health.
     let reflection = || {
@@ -509,23 +526,23 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
             shared.metrics.clone(),
             shared.methods.clone(),
         ));
-    let rest = gateway.into_router(
-        metered_grpc
-            .clone()
-            .layer(tower::util::MapRequestLayer::new(
-                |mut request: Request<Body>| {
-                    request.extensions_mut().insert(Protocol::Rest);
-                    request
-                },
-            )),
-    );
-    let grpc = metered_grpc.layer(tonic_web::GrpcWebLayer::new()).layer(
-        tower::util::MapRequestLayer::new(|mut request: Request<Body>| {
-            let protocol = Protocol::of_grpc_request(request.headers());
-            request.extensions_mut().insert(protocol);
-            request
-        }),
-    );
+    let rest = gateway.into_router_with(Arc::new(RestCalls(calls.clone())));
+    // Every gRPC service's paths: unary methods of the table first, the
+    // metered tonic services for the rest.
+    let unary_first = GrpcUnary::new(calls, max_message, metered_grpc);
+    let mut grpc = Router::new();
+    for service in shared.methods.services() {
+        grpc = grpc.route_service(&format!("/{service}/{{*method}}"), unary_first.clone());
+    }
+    let grpc = grpc
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(tower::util::MapRequestLayer::new(
+            |mut request: Request<Body>| {
+                let protocol = Protocol::of_grpc_request(request.headers());
+                request.extensions_mut().insert(protocol);
+                request
+            },
+        ));
     Ok(probe_routes(&shared.readiness, &shared.metrics)
         .merge(grpc)
         .fallback_service(rest)
@@ -537,6 +554,7 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
 fn rest_gateway(
     config: &ServerConfig,
     rules: Arc<GateRules>,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<roster_gateway::Gateway> {
     let pool = prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET)
         .context("cannot read the embedded descriptor set")?;
@@ -550,7 +568,7 @@ fn rest_gateway(
         openapi_path: Some("/openapi.json".to_owned()),
         api_title: "Roster".to_owned(),
         api_version: env!("CARGO_PKG_VERSION").to_owned(),
-        preflight: Some(Arc::new(GatePreflight::new(rules))),
+        preflight: Some(Arc::new(GatePreflight::new(rules, metrics))),
     };
     roster_gateway::Gateway::new(pool, gateway_config).context("cannot build the REST routes")
 }

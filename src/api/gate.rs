@@ -26,6 +26,7 @@ use super::methods::MethodTable;
 use crate::auth::Authenticator;
 use crate::domain::principal::Principal;
 use crate::serve::ClientAborted;
+use crate::telemetry::metrics::{Metrics, Protocol};
 
 /// What the gate needs, shared by every call.
 #[derive(Debug)]
@@ -52,7 +53,7 @@ impl GateRules {
 
     /// When a call that starts now must be over: the client's
     /// `grpc-timeout` if shorter than the longest deadline.
-    fn deadline_for(&self, headers: &http::HeaderMap) -> CallDeadline {
+    pub(crate) fn deadline_for(&self, headers: &http::HeaderMap) -> CallDeadline {
         let allowed = client_timeout(headers).map_or(self.longest_deadline, |asked| {
             asked.min(self.longest_deadline)
         });
@@ -67,7 +68,7 @@ impl GateRules {
     /// and records where a public one came from. A public call that carries
     /// credentials is authenticated too (CreateUser acts for its caller);
     /// bad ones are refused rather than ignored.
-    async fn admit(
+    pub(crate) async fn admit(
         &self,
         path: &str,
         parts_headers: &http::HeaderMap,
@@ -101,7 +102,12 @@ impl GateRules {
 pub struct CallDeadline(Instant);
 
 impl CallDeadline {
-    fn exceeded(self) -> tonic::Status {
+    /// The instant the call must be over by.
+    pub(crate) fn instant(self) -> Instant {
+        self.0
+    }
+
+    pub(crate) fn exceeded(self) -> tonic::Status {
         tonic::Status::deadline_exceeded("the call did not finish within its deadline")
     }
 }
@@ -197,15 +203,18 @@ where
 }
 
 /// The REST side of the gate: the gateway runs it before reading a body.
+/// A call it refuses never reaches `api::calls`, so it is metered here,
+/// as the same refusal is over gRPC.
 #[derive(Debug)]
 pub struct GatePreflight {
     rules: Arc<GateRules>,
+    metrics: Arc<Metrics>,
 }
 
 impl GatePreflight {
-    /// A preflight applying `rules`.
-    pub fn new(rules: Arc<GateRules>) -> Self {
-        Self { rules }
+    /// A preflight applying `rules`, counting refusals in `metrics`.
+    pub fn new(rules: Arc<GateRules>, metrics: Arc<Metrics>) -> Self {
+        Self { rules, metrics }
     }
 }
 
@@ -224,9 +233,22 @@ impl roster_gateway::Preflight for GatePreflight {
                 &request.uri,
                 &mut request.extensions,
             );
-            tokio::time::timeout_at(deadline.0, admitted)
+            let admitted = tokio::time::timeout_at(deadline.0, admitted)
                 .await
-                .unwrap_or_else(|_elapsed| Err(deadline.exceeded()))
+                .unwrap_or_else(|_elapsed| Err(deadline.exceeded()));
+            if let Err(status) = &admitted {
+                let method = self.rules.methods.get(grpc_path);
+                self.metrics
+                    .start_call(
+                        method,
+                        Protocol::Rest,
+                        &request.headers,
+                        &request.extensions,
+                        grpc_path,
+                    )
+                    .finish(status.code());
+            }
+            admitted
         })
     }
 }

@@ -115,6 +115,15 @@ impl MethodTable {
         self.by_path.get(path)
     }
 
+    /// Every service (`package.Service`) with a method in the table, once.
+    pub fn services(&self) -> Vec<&'static str> {
+        let mut services: Vec<&'static str> =
+            self.by_path.values().map(|method| method.service).collect();
+        services.sort_unstable();
+        services.dedup();
+        services
+    }
+
     /// Every method, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &MethodInfo> {
         self.by_path.values()

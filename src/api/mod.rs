@@ -4,14 +4,17 @@
 //! never see them.
 pub mod auth_service;
 pub mod call_origin;
+pub mod calls;
 pub mod codec;
 pub mod convert;
 pub mod framing;
 pub mod gate;
+pub mod grpc_unary;
 pub mod memo_service;
 pub mod methods;
 pub mod status;
 pub mod system_service;
+pub mod unary;
 pub mod user_resources;
 pub mod user_service;
 pub mod webhook_events;

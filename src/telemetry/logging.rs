@@ -22,6 +22,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         64 * 1024,
         std::io::stderr(),
     ));
+    crate::telemetry::access_log::install(writer.clone(), format);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

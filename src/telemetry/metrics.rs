@@ -322,6 +322,44 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Starts metering one call that is not served through
+    /// [`MetricsLayer`] (the unary calls of every protocol, see
+    /// `api::calls`): counts it started now; [`CallMeter::finish`] records
+    /// its outcome, and dropping the meter unfinished records `CANCELLED`.
+    pub fn start_call(
+        self: &Arc<Self>,
+        method: Option<&MethodInfo>,
+        protocol: Protocol,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+        path: &str,
+    ) -> CallMeter {
+        let labels = CallLabels::of(method, protocol);
+        self.record_started(&labels);
+        let access = access_log::enabled()
+            .then(|| CallContext::from_parts(path, method, headers, extensions));
+        CallMeter(CallRecorder {
+            metrics: self.clone(),
+            labels,
+            protocol,
+            access,
+            started: Instant::now(),
+            done: false,
+        })
+    }
+}
+
+/// One call being metered; see [`Metrics::start_call`].
+pub struct CallMeter(CallRecorder);
+
+impl CallMeter {
+    /// Records the call's outcome.
+    pub fn finish(self, code: tonic::Code) {
+        self.0.finish(code_name(code));
+    }
+}
+
 /// The layer that meters the gRPC routes.
 #[derive(Clone, Debug)]
 pub struct MetricsLayer {
@@ -404,16 +442,29 @@ struct CallContext {
 
 impl CallContext {
     fn of<B>(request: &Request<B>, method: Option<&MethodInfo>) -> Self {
+        Self::from_parts(
+            request.uri().path(),
+            method,
+            request.headers(),
+            request.extensions(),
+        )
+    }
+
+    fn from_parts(
+        path: &str,
+        method: Option<&MethodInfo>,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Self {
         Self {
             path: method.map_or_else(
-                || Cow::Owned(request.uri().path().to_owned()),
+                || Cow::Owned(path.to_owned()),
                 |info| Cow::Borrowed(info.path),
             ),
-            peer: request
-                .extensions()
+            peer: extensions
                 .get::<axum::extract::ConnectInfo<SocketAddr>>()
                 .map(|connect_info| connect_info.0),
-            request_id: request.headers().get(REQUEST_ID_HEADER).cloned(),
+            request_id: headers.get(REQUEST_ID_HEADER).cloned(),
         }
     }
 }
@@ -567,6 +618,10 @@ const CODE_NAMES: [&str; 17] = [
     "DATA_LOSS",
     "UNAUTHENTICATED",
 ];
+
+fn code_name(code: tonic::Code) -> &'static str {
+    CODE_NAMES.get(code as usize).copied().unwrap_or("UNKNOWN")
+}
 
 fn status_code_name(headers: &HeaderMap) -> Option<&'static str> {
     let number: usize = headers.get("grpc-status")?.to_str().ok()?.parse().ok()?;

@@ -22,6 +22,7 @@ mod list_users;
 mod memos;
 mod notifications;
 mod observability;
+mod one_call_path;
 mod personal_access_tokens;
 mod protocols;
 mod resilience;

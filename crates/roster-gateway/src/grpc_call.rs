@@ -1,19 +1,20 @@
-//! The in-process unary gRPC call: frame the request, call the service with
-//! `oneshot`, read the whole response including trailers, and pick out the
-//! message or the status.
+//! REST over any gRPC tower service ([`OverHttp`]): frame the request,
+//! call the service with `oneshot`, read the whole response including
+//! trailers, and pick out the message or the status. Also the status a
+//! service answered, in the form the error renderer reads.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use bytes::{Buf, Bytes};
 use http::header::{CONTENT_TYPE, TE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+use http::{HeaderMap, HeaderValue, Method, Version};
 use http_body_util::BodyExt as _;
 use percent_encoding::percent_decode_str;
 use tonic::Code;
 use tower::ServiceExt as _;
 
-use crate::BoxError;
 use crate::errors::code_for_http_status;
+use crate::{BoxError, UnaryCall, UnaryFuture, UnaryService};
 
 const GRPC_STATUS: &str = "grpc-status";
 const GRPC_MESSAGE: &str = "grpc-message";
@@ -29,6 +30,19 @@ pub(crate) struct GrpcFailure {
 }
 
 impl GrpcFailure {
+    /// The status this failure reads as, details re-encoded.
+    fn into_status(self) -> tonic::Status {
+        use prost::Message as _;
+        match self.details {
+            Some(details) => tonic::Status::with_details(
+                self.code,
+                self.message,
+                Bytes::from(details.encode_to_vec()),
+            ),
+            None => tonic::Status::new(self.code, self.message),
+        }
+    }
+
     /// The failure a status stands for, with its `google.rpc.Status` details.
     pub(crate) fn from_status(status: &tonic::Status) -> Self {
         use prost::Message as _;
@@ -54,44 +68,81 @@ pub(crate) struct RpcStatus {
     pub(crate) details: Vec<prost_types::Any>,
 }
 
-/// Prefixes an encoded message with the 5-byte gRPC frame header
-/// (uncompressed flag, big-endian length).
-pub(crate) fn frame(message: &impl prost::Message) -> Result<Bytes, String> {
-    let length = message.encoded_len();
-    let header_length =
-        u32::try_from(length).map_err(|_| "request message is too large".to_owned())?;
-    let mut buffer = Vec::with_capacity(5 + length);
-    buffer.push(0);
-    buffer.extend_from_slice(&header_length.to_be_bytes());
-    message
-        .encode(&mut buffer)
-        .map_err(|error| format!("cannot encode the request: {error}"))?;
-    Ok(Bytes::from(buffer))
+/// A [`UnaryService`] that makes each call an HTTP/2 request to a gRPC
+/// tower service.
+pub(crate) struct OverHttp<S> {
+    grpc: S,
 }
 
-/// Builds the in-process request: `POST /package.Service/Method` over
-/// HTTP/2 (gRPC-Web layers pass only HTTP/2 requests through untouched)
-/// with the forwarded headers and every extension of the REST request.
-pub(crate) fn build_request(
-    uri: Uri,
-    body: Bytes,
-    rest_headers: &HeaderMap,
-    forwarded_headers: &[HeaderName],
-    extensions: http::Extensions,
-) -> http::Request<axum::body::Body> {
-    let mut request = http::Request::new(axum::body::Body::from(body));
+impl<S> OverHttp<S> {
+    pub(crate) fn new(grpc: S) -> Self {
+        Self { grpc }
+    }
+}
+
+impl<S, B> UnaryService for OverHttp<S>
+where
+    S: tower::Service<http::Request<axum::body::Body>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn call(&self, call: UnaryCall) -> UnaryFuture {
+        let grpc = self.grpc.clone();
+        Box::pin(async move {
+            let method = call.uri.path().to_owned();
+            let request = build_request(call);
+            match self::call(grpc, request).await {
+                Ok(Ok(payload)) => Ok(payload),
+                Ok(Err(failure)) => Err(failure.into_status()),
+                Err(reason) => {
+                    tracing::error!(%method, %reason, "in-process gRPC call failed");
+                    Err(tonic::Status::internal("internal error"))
+                }
+            }
+        })
+    }
+}
+
+/// Prefixes an encoded message with the 5-byte gRPC frame header
+/// (uncompressed flag, big-endian length). Request bodies are bounded far
+/// below 4 GiB, so the length always fits.
+fn frame(message: &[u8]) -> Bytes {
+    let mut framed = Vec::with_capacity(5 + message.len());
+    framed.push(0);
+    framed.extend_from_slice(
+        &u32::try_from(message.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    framed.extend_from_slice(message);
+    Bytes::from(framed)
+}
+
+/// Builds the request: `POST /package.Service/Method` over HTTP/2
+/// (gRPC-Web layers pass only HTTP/2 requests through untouched) with the
+/// call's headers, its framed message and every extension.
+fn build_request(call: UnaryCall) -> http::Request<axum::body::Body> {
+    let UnaryCall {
+        uri,
+        headers,
+        extensions,
+        message,
+    } = call;
+    let mut request = http::Request::new(axum::body::Body::from(frame(&message)));
     *request.method_mut() = Method::POST;
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_2;
     *request.extensions_mut() = extensions;
+    *request.headers_mut() = headers;
     let headers = request.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
     headers.insert(TE, HeaderValue::from_static("trailers"));
-    for name in forwarded_headers {
-        for value in rest_headers.get_all(name) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
     request
 }
 
@@ -215,7 +266,7 @@ mod tests {
             seconds: 1,
             nanos: 0,
         };
-        let framed = frame(&message).unwrap();
+        let framed = frame(&prost::Message::encode_to_vec(&message));
         assert_eq!(&framed[..5], &[0, 0, 0, 0, 2]);
         assert_eq!(unframe(framed).unwrap().as_ref(), &[8, 1]);
     }

@@ -35,6 +35,31 @@ pub use errors::{GatewayError, http_status_for};
 /// Boxed error type accepted from the in-process gRPC service and its body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// One unary call the gateway makes for a REST request.
+#[derive(Debug)]
+pub struct UnaryCall {
+    /// `/package.Service/Method`.
+    pub uri: http::Uri,
+    /// The configured forwarded headers of the REST request.
+    pub headers: http::HeaderMap,
+    /// Every extension of the REST request, including what the preflight
+    /// added.
+    pub extensions: http::Extensions,
+    /// The request message, protobuf-encoded.
+    pub message: Bytes,
+}
+
+/// The future of a [`UnaryService`] call.
+pub type UnaryFuture = std::pin::Pin<Box<dyn Future<Output = Result<Bytes, tonic::Status>> + Send>>;
+
+/// Where REST requests go: something that runs a unary RPC given its
+/// encoded request and answers its encoded reply or a status. A status's
+/// details, when present, are an encoded `google.rpc.Status`.
+pub trait UnaryService: Send + Sync + 'static {
+    /// Runs `call`.
+    fn call(&self, call: UnaryCall) -> UnaryFuture;
+}
+
 /// How the gateway reads the descriptors and treats requests.
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
@@ -106,10 +131,8 @@ impl JsonEncoder {
     pub fn encode(&self, full_name: &str, protobuf: &[u8]) -> Option<Vec<u8>> {
         let codec = &self.inner.codec;
         let index = codec.plan_index_by_name(full_name)?;
-        let descriptor = codec.message(index).descriptor.clone();
-        let message = prost_reflect::DynamicMessage::decode(descriptor, protobuf).ok()?;
         let mut out = Vec::with_capacity(protobuf.len() * 2);
-        codec.encode_message(index, &message, &mut out);
+        codec.encode_reply(index, None, protobuf, &mut out).ok()?;
         Some(out)
     }
 }
@@ -172,9 +195,27 @@ impl Gateway {
     /// path, and otherwise 404 in the gateway's error shape. Install it as the
     /// server's fallback (`Router::fallback_service`).
     ///
-    /// `grpc` is the in-process gRPC service (a tonic or axum router); each
-    /// REST request becomes one `oneshot` call on a clone of it. Responses are
-    /// gzip-compressed when the client accepts gzip.
+    /// Each REST request becomes one call of `target`, in process: the
+    /// request message's protobuf bytes in, the reply's bytes (rendered
+    /// straight to JSON) or a status out. Responses are gzip-compressed when
+    /// the client accepts gzip.
+    pub fn into_router_with(self, target: Arc<dyn UnaryService>) -> axum::Router {
+        let transcoder = self.inner;
+        let handler = move |request: axum::extract::Request| {
+            let transcoder = Arc::clone(&transcoder);
+            let target = Arc::clone(&target);
+            async move { transcoder.handle(request, &*target).await }
+        };
+        axum::Router::new()
+            .fallback(handler)
+            .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+    }
+
+    /// [`Self::into_router_with`] over any gRPC tower service (a tonic or
+    /// axum router): each REST request becomes one framed HTTP/2 `oneshot`
+    /// call on a clone of `grpc`, whose trailers carry the status. Simpler
+    /// to set up, and slower: a server that can call its handlers directly
+    /// should implement [`UnaryService`] instead.
     pub fn into_router<S, B>(self, grpc: S) -> axum::Router
     where
         S: tower::Service<
@@ -189,14 +230,6 @@ impl Gateway {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let transcoder = self.inner;
-        let handler = move |request: axum::extract::Request| {
-            let transcoder = Arc::clone(&transcoder);
-            let grpc = grpc.clone();
-            async move { transcoder.handle(request, grpc).await }
-        };
-        axum::Router::new()
-            .fallback(handler)
-            .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        self.into_router_with(Arc::new(grpc_call::OverHttp::new(grpc)))
     }
 }

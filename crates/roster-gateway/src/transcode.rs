@@ -9,12 +9,12 @@ use prost_reflect::{DynamicMessage, Value};
 use tonic::Code;
 
 use crate::errors::{FieldViolation, RestError};
-use crate::grpc_call::{self, GrpcFailure};
+use crate::grpc_call::GrpcFailure;
 use crate::json::{JsonCodec, Shape, ValuePlan, field_behavior};
 use crate::query::{apply_query, set_nested};
 use crate::routes::{BodyRule, Route, RouteMatch, RouteTable};
 use crate::template::RequestPath;
-use crate::{BoxError, GatewayConfig};
+use crate::{GatewayConfig, UnaryCall, UnaryService};
 
 /// Everything a request needs, shared by all requests.
 pub(crate) struct Transcoder {
@@ -27,30 +27,22 @@ pub(crate) struct Transcoder {
 type Response = http::Response<axum::body::Body>;
 
 impl Transcoder {
-    pub(crate) async fn handle<S, B>(&self, request: axum::extract::Request, grpc: S) -> Response
-    where
-        S: tower::Service<http::Request<axum::body::Body>, Response = http::Response<B>>,
-        S::Error: Into<BoxError>,
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<BoxError>,
-    {
-        match self.transcode(request, grpc).await {
+    pub(crate) async fn handle(
+        &self,
+        request: axum::extract::Request,
+        target: &dyn UnaryService,
+    ) -> Response {
+        match self.transcode(request, target).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         }
     }
 
-    async fn transcode<S, B>(
+    async fn transcode(
         &self,
         request: axum::extract::Request,
-        grpc: S,
-    ) -> Result<Response, RestError>
-    where
-        S: tower::Service<http::Request<axum::body::Body>, Response = http::Response<B>>,
-        S::Error: Into<BoxError>,
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<BoxError>,
-    {
+        target: &dyn UnaryService,
+    ) -> Result<Response, RestError> {
         let (mut parts, body) = request.into_parts();
         if let Some(openapi) = self.openapi_response(&parts.method, parts.uri.path()) {
             return openapi;
@@ -110,22 +102,21 @@ impl Transcoder {
             self.fill_implied_update_mask(route, *body_index, mask_index, body_json, &mut message)?;
         }
 
-        let frame = grpc_call::frame(&message).map_err(RestError::internal)?;
-        let extensions = std::mem::take(&mut parts.extensions);
-        let grpc_request = grpc_call::build_request(
-            route.grpc_uri.clone(),
-            frame,
-            &parts.headers,
-            &self.config.forwarded_headers,
-            extensions,
-        );
-        let outcome = grpc_call::call(grpc, grpc_request).await.map_err(|reason| {
-            tracing::error!(method = %route.method.full_name(), %reason, "in-process gRPC call failed");
-            RestError::internal("internal error")
-        })?;
-        match outcome {
+        let mut headers = http::HeaderMap::new();
+        for name in &self.config.forwarded_headers {
+            for value in parts.headers.get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let call = UnaryCall {
+            uri: route.grpc_uri.clone(),
+            headers,
+            extensions: std::mem::take(&mut parts.extensions),
+            message: Bytes::from(prost::Message::encode_to_vec(&message)),
+        };
+        match target.call(call).await {
             Ok(payload) => self.render_reply(route, payload),
-            Err(failure) => Err(self.relay_failure(failure)),
+            Err(status) => Err(self.relay_failure(GrpcFailure::from_status(&status))),
         }
     }
 
@@ -268,17 +259,13 @@ impl Transcoder {
     }
 
     fn render_reply(&self, route: &Route, payload: Bytes) -> Result<Response, RestError> {
-        let codec = &self.codec;
-        let output = codec.message(route.output_plan);
-        let reply = DynamicMessage::decode(output.descriptor.clone(), payload).map_err(|error| {
-            tracing::error!(method = %route.method.full_name(), %error, "undecodable gRPC response");
-            RestError::internal("internal error")
-        })?;
-        let mut body = Vec::with_capacity(256);
-        match route.response_body {
-            Some(index) => codec.encode_field(&output.fields[index], &reply, &mut body),
-            None => codec.encode_message(route.output_plan, &reply, &mut body),
-        }
+        let mut body = Vec::with_capacity(256 + payload.len() * 2);
+        self.codec
+            .encode_reply(route.output_plan, route.response_body, &payload, &mut body)
+            .map_err(|error| {
+                tracing::error!(method = %route.method.full_name(), %error, "undecodable gRPC response");
+                RestError::internal("internal error")
+            })?;
         Ok(json_response(StatusCode::OK, Bytes::from(body)))
     }
 

@@ -259,19 +259,19 @@ fn field_i32(message: &DynamicMessage, number: u32) -> i32 {
         .unwrap_or(0)
 }
 
-fn write_integer(out: &mut Vec<u8>, number: impl itoa::Integer) {
+pub(crate) fn write_integer(out: &mut Vec<u8>, number: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
 }
 
 /// 64-bit integers are strings in proto3 JSON: JavaScript numbers lose
 /// precision above 2^53.
-fn write_quoted_integer(out: &mut Vec<u8>, number: impl itoa::Integer) {
+pub(crate) fn write_quoted_integer(out: &mut Vec<u8>, number: impl itoa::Integer) {
     out.push(b'"');
     write_integer(out, number);
     out.push(b'"');
 }
 
-fn write_f64(out: &mut Vec<u8>, number: f64) {
+pub(crate) fn write_f64(out: &mut Vec<u8>, number: f64) {
     if number.is_finite() {
         out.extend_from_slice(ryu::Buffer::new().format_finite(number).as_bytes());
     } else {
@@ -279,7 +279,7 @@ fn write_f64(out: &mut Vec<u8>, number: f64) {
     }
 }
 
-fn write_f32(out: &mut Vec<u8>, number: f32) {
+pub(crate) fn write_f32(out: &mut Vec<u8>, number: f32) {
     if number.is_finite() {
         // The f32 formatter prints the shortest text that reads back as the
         // same f32 (0.1, not 0.10000000149011612).
@@ -309,7 +309,7 @@ pub(crate) fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// Canonical lowercase UUID text; an empty field is `null` (no id), and a
 /// value that is not 16 bytes long keeps its bytes as base64.
-fn write_uuid(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn write_uuid(out: &mut Vec<u8>, bytes: &[u8]) {
     if bytes.is_empty() {
         out.extend_from_slice(b"null");
         return;

@@ -13,6 +13,7 @@ pub(crate) mod encode;
 pub(crate) mod escape;
 pub(crate) mod names;
 pub(crate) mod text;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod proptests;
@@ -80,7 +81,45 @@ pub(crate) enum Shape {
     /// A map; `key` is the key type (the value type is the field's `value`).
     Map {
         key: ValuePlan,
+        /// How the entry's key (field 1) and value (field 2) are encoded.
+        key_wire: WireKind,
+        value_wire: WireKind,
     },
+}
+
+/// How a value is laid out in protobuf wire format: what the JSON plan
+/// merges (int32, sint32 and sfixed32 are all `Int32` in JSON) is told apart
+/// here, so replies can be rendered from their bytes without decoding them
+/// into a message first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WireKind {
+    /// Plain varint: int32, int64, uint32, uint64, bool, enum.
+    Varint,
+    /// Zigzag varint: sint32, sint64.
+    ZigzagVarint,
+    /// 4 bytes: fixed32, sfixed32, float.
+    Fixed32,
+    /// 8 bytes: fixed64, sfixed64, double.
+    Fixed64,
+    /// Length-delimited: string, bytes, messages.
+    Delimited,
+}
+
+impl WireKind {
+    fn of(kind: &Kind) -> Self {
+        match kind {
+            Kind::Int32
+            | Kind::Int64
+            | Kind::Uint32
+            | Kind::Uint64
+            | Kind::Bool
+            | Kind::Enum(_) => Self::Varint,
+            Kind::Sint32 | Kind::Sint64 => Self::ZigzagVarint,
+            Kind::Fixed32 | Kind::Sfixed32 | Kind::Float => Self::Fixed32,
+            Kind::Fixed64 | Kind::Sfixed64 | Kind::Double => Self::Fixed64,
+            Kind::String | Kind::Bytes | Kind::Message(_) => Self::Delimited,
+        }
+    }
 }
 
 /// Everything the codec needs about one field, computed once.
@@ -93,6 +132,11 @@ pub(crate) struct FieldPlan {
     pub(crate) shape: Shape,
     /// The element type for lists and the value type for maps.
     pub(crate) value: ValuePlan,
+    /// The field's number on the wire.
+    pub(crate) number: u32,
+    /// How a singular value or a list element is encoded (map entries are
+    /// messages; their parts are in [`Shape::Map`]).
+    pub(crate) wire: WireKind,
     /// Fields with presence (messages, oneof members, `optional`) print
     /// `null` when unset; the others print their default.
     pub(crate) has_presence: bool,
@@ -116,7 +160,15 @@ pub(crate) struct MessagePlan {
     pub(crate) fields: Vec<FieldPlan>,
     /// JSON name and proto name → index in `fields`.
     names: HashMap<String, usize>,
+    /// Field number → index in `fields` + 1 (0: no such field), for the
+    /// numbers up to [`DENSE_NUMBERS`]; larger ones are looked up in `fields`.
+    by_number: Vec<u16>,
+    /// Field indices of each real oneof, by the oneof's position.
+    pub(crate) oneof_members: Vec<Vec<usize>>,
 }
+
+/// Field numbers up to this get a direct slot in [`MessagePlan::by_number`].
+const DENSE_NUMBERS: u32 = 256;
 
 impl MessagePlan {
     /// The field spelled `name` in JSON, a query string or a path template
@@ -124,6 +176,15 @@ impl MessagePlan {
     pub(crate) fn field_by_name(&self, name: &str) -> Option<(usize, &FieldPlan)> {
         let index = *self.names.get(name)?;
         Some((index, &self.fields[index]))
+    }
+
+    /// The index in `fields` of the field numbered `number`.
+    pub(crate) fn field_by_number(&self, number: u32) -> Option<usize> {
+        if number < DENSE_NUMBERS {
+            let slot = *self.by_number.get(number as usize)?;
+            return (slot != 0).then(|| usize::from(slot - 1));
+        }
+        self.fields.iter().position(|field| field.number == number)
     }
 }
 
@@ -220,11 +281,33 @@ impl PlanOptions<'_> {
             names.insert(field.descriptor.name().to_owned(), index);
             names.insert(field.json_name.clone(), index);
         }
+        let dense_len = fields
+            .iter()
+            .map(|field| field.number)
+            .filter(|number| *number < DENSE_NUMBERS)
+            .max()
+            .map_or(0, |largest| largest as usize + 1);
+        let mut by_number = vec![0u16; dense_len];
+        for (index, field) in fields.iter().enumerate() {
+            if field.number < DENSE_NUMBERS {
+                // A message has fewer than 65,535 fields in practice; one
+                // beyond that is found by the linear lookup instead.
+                by_number[field.number as usize] = u16::try_from(index + 1).unwrap_or(0);
+            }
+        }
+        let mut oneof_members = vec![Vec::new(); oneofs.len()];
+        for (index, field) in fields.iter().enumerate() {
+            if let Some(oneof) = field.oneof {
+                oneof_members[oneof].push(index);
+            }
+        }
         MessagePlan {
             well_known: classify_well_known(&descriptor),
             descriptor,
             fields,
             names,
+            by_number,
+            oneof_members,
         }
     }
 
@@ -260,7 +343,12 @@ impl PlanOptions<'_> {
                     let value_field = entry.map_entry_value_field();
                     let key = self.value_plan(&key_field.kind(), false);
                     let value = self.value_plan(&value_field.kind(), false);
-                    (Shape::Map { key }, value)
+                    let shape = Shape::Map {
+                        key,
+                        key_wire: WireKind::of(&key_field.kind()),
+                        value_wire: WireKind::of(&value_field.kind()),
+                    };
+                    (shape, value)
                 }
                 None => (Shape::Repeated, ValuePlan::Bytes),
             }
@@ -275,6 +363,8 @@ impl PlanOptions<'_> {
             .and_then(|oneof| oneofs.iter().position(|name| name == oneof.name()));
         FieldPlan {
             has_presence: matches!(shape, Shape::Singular) && field.supports_presence(),
+            number: field.number(),
+            wire: WireKind::of(&field.kind()),
             descriptor: field,
             json_name,
             json_key,

@@ -39,7 +39,7 @@ fn message_strategy(
             let value = match &field.shape {
                 Shape::Singular => element,
                 Shape::Repeated => proptest::collection::vec(element, 0..3).prop_map(Value::List).boxed(),
-                Shape::Map { key } => proptest::collection::hash_map(map_key_strategy(key), element, 0..3)
+                Shape::Map { key, .. } => proptest::collection::hash_map(map_key_strategy(key), element, 0..3)
                     .prop_map(Value::Map)
                     .boxed(),
             };
@@ -289,6 +289,17 @@ fn round_trip(
     let message = &canonical(message);
     let mut json = Vec::new();
     codec.encode_message(index, message, &mut json);
+    // Replies are rendered from their wire bytes: the same JSON, byte for
+    // byte, as from the decoded message.
+    let mut from_wire = Vec::new();
+    prop_assert!(
+        codec.encode_wire_only(index, &message.encode_to_vec(), &mut from_wire),
+        "the wire walk fell back"
+    );
+    prop_assert_eq!(
+        String::from_utf8_lossy(&from_wire),
+        String::from_utf8_lossy(&json)
+    );
     let parsed: serde_json::Value = serde_json::from_slice(&json).map_err(|error| {
         TestCaseError::fail(format!(
             "invalid JSON {error}: {}",

@@ -1,0 +1,277 @@
+//! Every protocol reaches a unary handler through one path (`api::calls`):
+//! the same authentication, the same deadline, the same size limit, the
+//! same error mapping and the same metrics, whether the call came as native
+//! gRPC, gRPC-Web or REST. Each case is made over all three with raw HTTP,
+//! so what is compared is what a client sees.
+use prost::Message as _;
+use roster::proto::goodmem::v1 as pb;
+
+use crate::helpers::{Backend, TestApp};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Protocol {
+    Grpc,
+    GrpcWeb,
+    Rest,
+}
+
+const PROTOCOLS: [Protocol; 3] = [Protocol::Grpc, Protocol::GrpcWeb, Protocol::Rest];
+
+impl Protocol {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::GrpcWeb => "grpc-web",
+            Self::Rest => "rest",
+        }
+    }
+}
+
+/// What came back: the gRPC code (from trailers, trailers-only headers or
+/// the REST error body) and, for REST, the HTTP status.
+#[derive(Debug)]
+struct Outcome {
+    code: i64,
+    message: String,
+    http: u16,
+}
+
+fn frame(message: &[u8]) -> Vec<u8> {
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    framed
+}
+
+fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// GetUser by resource name over `protocol`, with `headers` added; `body`
+/// replaces the framed request for the gRPC protocols.
+async fn get_user(
+    app: &TestApp,
+    protocol: Protocol,
+    name: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Outcome {
+    let request = pb::GetUserRequest {
+        name: name.to_owned(),
+        ..Default::default()
+    };
+    let grpc_body = body.unwrap_or_else(|| frame(&request.encode_to_vec()));
+    let path = "/goodmem.v1.UserService/GetUser";
+    let builder = match protocol {
+        Protocol::Grpc => reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap()
+            .post(format!("{}{path}", app.base_url()))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(grpc_body),
+        Protocol::GrpcWeb => app
+            .http()
+            .post(format!("{}{path}", app.base_url()))
+            .header("content-type", "application/grpc-web+proto")
+            .header("x-grpc-web", "1")
+            .body(grpc_body),
+        Protocol::Rest => app.http().get(format!("{}/v1/{name}", app.base_url())),
+    };
+    let builder = headers.iter().fold(builder, |builder, (name, value)| {
+        builder.header(*name, *value)
+    });
+    let response = builder.send().await.unwrap();
+    let http = response.status().as_u16();
+    let from_headers = |headers: &reqwest::header::HeaderMap| {
+        headers.get("grpc-status").map(|code| {
+            let message = headers
+                .get("grpc-message")
+                .map(|message| percent_decoded(message.to_str().unwrap()))
+                .unwrap_or_default();
+            (code.to_str().unwrap().parse::<i64>().unwrap(), message)
+        })
+    };
+    let trailers_only = from_headers(response.headers());
+    match protocol {
+        Protocol::Grpc => {
+            let (code, message) = match trailers_only {
+                Some(found) => found,
+                None => {
+                    // reqwest does not expose trailers; the body is read
+                    // through, and a reply frame means OK.
+                    let bytes = response.bytes().await.unwrap();
+                    assert!(bytes.len() > 5, "an OK gRPC reply carries a frame");
+                    (0, String::new())
+                }
+            };
+            Outcome {
+                code,
+                message,
+                http,
+            }
+        }
+        Protocol::GrpcWeb => {
+            let (code, message) = match trailers_only {
+                Some(found) => found,
+                None => {
+                    let bytes = response.bytes().await.unwrap();
+                    let trailer_at = bytes
+                        .windows(12)
+                        .position(|window| window == b"grpc-status:")
+                        .expect("a gRPC-Web body ends with its trailers");
+                    let trailers = String::from_utf8_lossy(&bytes[trailer_at..]).into_owned();
+                    let field = |name: &str| {
+                        trailers
+                            .split("\r\n")
+                            .find_map(|line| line.strip_prefix(name))
+                            .map(str::trim)
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    (
+                        field("grpc-status:").parse().unwrap(),
+                        percent_decoded(&field("grpc-message:")),
+                    )
+                }
+            };
+            Outcome {
+                code,
+                message,
+                http,
+            }
+        }
+        Protocol::Rest => {
+            let body: serde_json::Value = response.json().await.unwrap();
+            match body.get("code") {
+                Some(code) => Outcome {
+                    code: code.as_i64().unwrap(),
+                    message: body["message"].as_str().unwrap().to_owned(),
+                    http,
+                },
+                None => Outcome {
+                    code: 0,
+                    message: String::new(),
+                    http,
+                },
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn authentication_errors_and_metrics_are_the_same_for_every_protocol() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (root_key, root_id) = app.initialize().await;
+    let unknown = format!("users/{}", uuid::Uuid::now_v7());
+    let me = format!("users/{}", root_id.0);
+
+    for protocol in PROTOCOLS {
+        let anonymous = get_user(&app, protocol, &me, &[], None).await;
+        assert_eq!(anonymous.code, 16, "{protocol:?}: {anonymous:?}");
+
+        let forged = get_user(&app, protocol, &me, &[("x-api-key", "gm_forged")], None).await;
+        assert_eq!(forged.code, 16, "{protocol:?}: {forged:?}");
+        assert_eq!(forged.message, anonymous_or_invalid(&forged.message));
+
+        let found = get_user(&app, protocol, &me, &[("x-api-key", &root_key)], None).await;
+        assert_eq!(found.code, 0, "{protocol:?}: {found:?}");
+
+        let missing = get_user(&app, protocol, &unknown, &[("x-api-key", &root_key)], None).await;
+        assert_eq!(missing.code, 5, "{protocol:?}: {missing:?}");
+        assert_eq!(missing.message, "user not found", "{protocol:?}");
+        if protocol == Protocol::Rest {
+            assert_eq!((anonymous.http, found.http, missing.http), (401, 200, 404));
+        } else {
+            assert_eq!((anonymous.http, found.http, missing.http), (200, 200, 200));
+        }
+    }
+
+    // One line per protocol and outcome, counted by the same meter.
+    let text = app.metrics_text().await;
+    let get_user =
+        r#"grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="GetUser""#;
+    for protocol in PROTOCOLS {
+        let label = protocol.label();
+        for (code, count) in [("UNAUTHENTICATED", 2), ("OK", 1), ("NOT_FOUND", 1)] {
+            let line = format!(
+                r#"grpc_server_handled_total{{{get_user},grpc_code="{code}",protocol="{label}"}} {count}"#
+            );
+            assert!(text.contains(&line), "missing {line}\n{text}");
+        }
+        let started = format!(r#"grpc_server_started_total{{{get_user},protocol="{label}"}} 4"#);
+        assert!(text.contains(&started), "missing {started}\n{text}");
+    }
+}
+
+/// Unauthenticated answers say one of two things, whatever the protocol.
+fn anonymous_or_invalid(message: &str) -> String {
+    assert!(
+        message.starts_with("missing credentials") || message.starts_with("invalid"),
+        "{message}"
+    );
+    message.to_owned()
+}
+
+#[cfg_attr(
+    not(roster_test_postgres),
+    ignore = "set ROSTER_TEST_POSTGRES_URL to run"
+)]
+#[tokio::test]
+async fn a_client_deadline_applies_to_every_protocol() {
+    // On PostgreSQL the credential read waits on the network, so a
+    // deadline that has already passed is seen before the call can finish.
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let (root_key, root_id) = app.initialize().await;
+    let me = format!("users/{}", root_id.0);
+    for protocol in PROTOCOLS {
+        let late = get_user(
+            &app,
+            protocol,
+            &me,
+            &[("x-api-key", &root_key), ("grpc-timeout", "1n")],
+            None,
+        )
+        .await;
+        assert_eq!(late.code, 4, "{protocol:?}: {late:?}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_messages_are_refused_before_any_handler() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (root_key, _) = app.initialize().await;
+    let key = [("x-api-key", root_key.as_str())];
+    for protocol in [Protocol::Grpc, Protocol::GrpcWeb] {
+        // A frame that claims more than the 1 MiB message limit.
+        let mut huge = vec![0u8];
+        huge.extend_from_slice(&(64u32 << 20).to_be_bytes());
+        let oversized = get_user(&app, protocol, "users/me", &key, Some(huge)).await;
+        assert_eq!(oversized.code, 11, "{protocol:?}: {oversized:?}");
+
+        let truncated = get_user(
+            &app,
+            protocol,
+            "users/me",
+            &key,
+            Some(vec![0, 0, 0, 0, 9, 1]),
+        )
+        .await;
+        assert_eq!(truncated.code, 3, "{protocol:?}: {truncated:?}");
+
+        let not_protobuf =
+            get_user(&app, protocol, "users/me", &key, Some(frame(&[0xff, 0xff]))).await;
+        assert_eq!(not_protobuf.code, 3, "{protocol:?}: {not_protobuf:?}");
+        assert!(
+            not_protobuf.message.starts_with("malformed"),
+            "{not_protobuf:?}"
+        );
+
+        // Refused before the body is read: no credentials, no look at it.
+        let anonymous = get_user(&app, protocol, "users/me", &[], Some(vec![9, 9, 9])).await;
+        assert_eq!(anonymous.code, 16, "{protocol:?}: {anonymous:?}");
+    }
+}
