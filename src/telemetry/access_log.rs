@@ -1,17 +1,23 @@
 //! One log line per call, target `roster::access`, written by the metrics
 //! layer when it records the call, so a line and a metric never disagree.
 //!
-//! The line is formatted here, straight into a reused buffer, and handed to
-//! the same non-blocking writer as every other log line, in the same shape
-//! (`--log-format json` or text) that tracing-subscriber writes. Going
-//! through tracing's formatter instead cost about 7% of a GetUser call
-//! (bench/README.md, issue 10). `RUST_LOG` still decides whether lines are
-//! written ([`enabled`]); before the log is set up (in tests), lines go
+//! The line is formatted here, straight into a reused buffer, in the shape
+//! (`--log-format json` or text) that tracing-subscriber writes, and
+//! appended to a batch; a thread of its own hands the batch to the same
+//! non-blocking writer as every other log line, at most [`GATHER`] after its
+//! first line. One hand-off (and one wake-up of the writing thread) per
+//! batch instead of per call: going through tracing's formatter and its
+//! queue line by line cost about 15% of a GetUser call's throughput
+//! (bench/README.md, issue 10). So an access line may trail the lines
+//! logged around it by up to [`GATHER`]; lines beyond [`MAX_PENDING`]
+//! bytes waiting (a writer that cannot keep up) are dropped, like
+//! tracing-appender drops its own. `RUST_LOG` still decides whether lines
+//! are written ([`enabled`]); before the log is set up (in tests), lines go
 //! through tracing.
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;
@@ -32,17 +38,81 @@ pub(crate) struct Entry<'a> {
     pub(crate) request_id: Option<&'a HeaderValue>,
 }
 
+/// How long a batch gathers lines after its first one.
+pub(crate) const GATHER: Duration = Duration::from_millis(10);
+
+/// Bytes of lines that may wait; more are dropped.
+pub(crate) const MAX_PENDING: usize = 4 << 20;
+
 /// Where formatted lines go once the log is set up.
 struct Sink {
-    writer: NonBlocking,
     format: LogFormat,
+    /// Lines not yet handed to the writer.
+    pending: Mutex<Vec<u8>>,
+    /// Wakes the flushing thread when a batch begins.
+    batch_started: Condvar,
+    writer: NonBlocking,
+}
+
+impl Sink {
+    fn pending(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands whatever is pending to the writer.
+    fn flush(&self, spare: &mut Vec<u8>) {
+        std::mem::swap(&mut *self.pending(), spare);
+        if !spare.is_empty() {
+            // A full queue drops the batch, as tracing-appender does.
+            let _ = self.writer.clone().write_all(spare);
+            spare.clear();
+        }
+    }
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 
-/// Sends access lines to `writer` in `format`; the first call wins.
+/// Sends access lines to `writer` in `format`, in batches; the first call
+/// wins. Starts the thread that flushes them.
 pub(crate) fn install(writer: NonBlocking, format: LogFormat) {
-    let _ = SINK.set(Sink { writer, format });
+    let sink = Sink {
+        format,
+        pending: Mutex::new(Vec::with_capacity(64 * 1024)),
+        batch_started: Condvar::new(),
+        writer,
+    };
+    if SINK.set(sink).is_err() {
+        return;
+    }
+    let started = std::thread::Builder::new()
+        .name("access-log".to_owned())
+        .spawn(|| {
+            let Some(sink) = SINK.get() else { return };
+            let mut spare = Vec::with_capacity(64 * 1024);
+            loop {
+                let mut pending = sink.pending();
+                while pending.is_empty() {
+                    pending = sink
+                        .batch_started
+                        .wait(pending)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                drop(pending);
+                std::thread::sleep(GATHER);
+                sink.flush(&mut spare);
+            }
+        });
+    if let Err(error) = started {
+        tracing::warn!(%error, "cannot start the access-log thread: access lines wait for exit");
+    }
+}
+
+/// Hands the pending lines to the writer now (at exit, before the log's
+/// own queue is flushed).
+pub(crate) fn flush() {
+    if let Some(sink) = SINK.get() {
+        sink.flush(&mut Vec::new());
+    }
 }
 
 /// Whether lines are written at all; when not, the layer does not even
@@ -66,8 +136,16 @@ pub(crate) fn write(entry: Entry<'_>) {
             LogFormat::Json => json_line(line, &entry, SystemTime::now()),
             LogFormat::Text => text_line(line, &entry, SystemTime::now()),
         }
-        // A full queue drops the line, as tracing-appender does for others.
-        let _ = sink.writer.clone().write_all(line);
+        let mut pending = sink.pending();
+        if pending.len() + line.len() > MAX_PENDING {
+            return;
+        }
+        let first = pending.is_empty();
+        pending.extend_from_slice(line);
+        drop(pending);
+        if first {
+            sink.batch_started.notify_one();
+        }
     });
 }
 

@@ -13,9 +13,28 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// Flushes the log when dropped: the access lines still batched, then
+/// every line still queued.
+#[must_use = "dropping the guard flushes the log; keep it until the process ends"]
+pub struct LogGuard {
+    _queued: WorkerGuard,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        crate::telemetry::access_log::flush();
+    }
+}
+
+impl std::fmt::Debug for LogGuard {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("LogGuard")
+    }
+}
+
 /// Installs the global subscriber. Keep the guard until the process ends:
 /// dropping it flushes the lines still buffered.
-pub fn init(format: LogFormat) -> WorkerGuard {
+pub fn init(format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,hyper=warn"));
     let (writer, guard) = tracing_appender::non_blocking(std::io::BufWriter::with_capacity(
@@ -34,7 +53,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
-    guard
+    LogGuard { _queued: guard }
 }
 
 /// Colour only for a person at a terminal: escape codes garble files and

@@ -356,3 +356,73 @@ async fn app_less_grpc_call(base_url: &str) -> tonic::Status {
         .await
         .unwrap_err()
 }
+
+/// The real binary writes one access line per call, in the JSON shape of
+/// its other lines, and none is lost when it exits right after the call.
+#[tokio::test]
+async fn access_lines_are_written_and_flushed_at_exit() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .env("ROSTER_DATABASE_URL", &database.url)
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start roster");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("roster exited early").unwrap();
+        if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
+            && let Some(address) = event["address"].as_str()
+        {
+            break address.to_owned();
+        }
+    };
+    let rest_of_stderr =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let base_url = format!("http://{address}");
+    for _ in 0..100 {
+        let ready = reqwest::get(format!("{base_url}/readyz"))
+            .await
+            .map(|r| r.status() == 200);
+        if ready.unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let info = reqwest::get(format!("{base_url}/v1/system/info"))
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200);
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    assert!(child.wait().unwrap().success());
+
+    let access: Vec<serde_json::Value> = rest_of_stderr
+        .join()
+        .unwrap()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["target"] == "roster::access")
+        .collect();
+    assert_eq!(access.len(), 1, "{access:?}");
+    let line = &access[0];
+    assert_eq!(line["method"], "/goodmem.v1.SystemService/GetSystemInfo");
+    assert_eq!(line["protocol"], "rest");
+    assert_eq!(line["code"], "OK");
+    assert_eq!(line["message"], "call finished");
+    assert!(line["latency"].as_f64().is_some(), "{line}");
+    assert!(
+        line["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{line}"
+    );
+    assert!(
+        line["timestamp"]
+            .as_str()
+            .is_some_and(|at| at.ends_with('Z')),
+        "{line}"
+    );
+}
