@@ -139,28 +139,26 @@ impl SqliteReads {
         lookup: &UserLookup,
         include_deleted: bool,
     ) -> Result<Option<user::Model>, DomainError> {
-        let (sql, key): (&str, rusqlite::types::Value) = match (lookup, include_deleted) {
-            (UserLookup::Id(id), false) => (
-                user_lookup!("u.id", " AND u.deleted_at IS NULL"),
-                id.0.as_bytes().to_vec().into(),
-            ),
-            (UserLookup::Id(id), true) => {
-                (user_lookup!("u.id", ""), id.0.as_bytes().to_vec().into())
+        let id_bytes;
+        let (sql, key): (&str, &dyn rusqlite::ToSql) = match (lookup, include_deleted) {
+            (UserLookup::Id(id), deleted) => {
+                id_bytes = *id.0.as_bytes();
+                let sql = if deleted {
+                    user_lookup!("u.id", "")
+                } else {
+                    user_lookup!("u.id", " AND u.deleted_at IS NULL")
+                };
+                (sql, &id_bytes)
             }
-            (UserLookup::EmailKey(key), false) => (
-                user_lookup!("u.email_key", " AND u.deleted_at IS NULL"),
-                key.clone().into(),
-            ),
-            (UserLookup::EmailKey(key), true) => {
-                (user_lookup!("u.email_key", ""), key.clone().into())
+            (UserLookup::EmailKey(key), false) => {
+                (user_lookup!("u.email_key", " AND u.deleted_at IS NULL"), key)
             }
+            (UserLookup::EmailKey(key), true) => (user_lookup!("u.email_key", ""), key),
             (UserLookup::UsernameKey(key), false) => (
                 user_lookup!("u.username_key", " AND u.deleted_at IS NULL"),
-                key.clone().into(),
+                key,
             ),
-            (UserLookup::UsernameKey(key), true) => {
-                (user_lookup!("u.username_key", ""), key.clone().into())
-            }
+            (UserLookup::UsernameKey(key), true) => (user_lookup!("u.username_key", ""), key),
         };
         self.with_connection(|connection| {
             connection
@@ -196,10 +194,16 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<user::Model> {
     })
 }
 
-/// UUIDs are stored as 16-byte blobs (as sqlx writes them).
+/// UUIDs are stored as 16-byte blobs (as sqlx writes them); read in place.
 fn uuid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<uuid::Uuid> {
-    let bytes: Vec<u8> = row.get(index)?;
-    uuid::Uuid::from_slice(&bytes).map_err(|error| {
+    let bytes = row.get_ref(index)?.as_blob().map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Blob,
+            Box::new(error),
+        )
+    })?;
+    uuid::Uuid::from_slice(bytes).map_err(|error| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
             rusqlite::types::Type::Blob,
