@@ -150,9 +150,10 @@ impl SqliteReads {
                 };
                 (sql, &id_bytes)
             }
-            (UserLookup::EmailKey(key), false) => {
-                (user_lookup!("u.email_key", " AND u.deleted_at IS NULL"), key)
-            }
+            (UserLookup::EmailKey(key), false) => (
+                user_lookup!("u.email_key", " AND u.deleted_at IS NULL"),
+                key,
+            ),
             (UserLookup::EmailKey(key), true) => (user_lookup!("u.email_key", ""), key),
             (UserLookup::UsernameKey(key), false) => (
                 user_lookup!("u.username_key", " AND u.deleted_at IS NULL"),
