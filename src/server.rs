@@ -4,11 +4,12 @@
 //! fallback (the gateway).
 //!
 //! Request path: CORS → (gRPC paths) protocol tag → gRPC-Web translation →
-//! metrics → gate (deadline, authentication) → tonic service → `api` →
-//! `domain` → `store`; (any other path) gateway → preflight (the gate's
-//! rules, before the body is read) → the same metrics and gate → tonic
-//! service, in process. Only the gRPC routes get the gRPC-Web layer:
-//! applied globally it would answer plain HTTP/1.1 requests with 400.
+//! unary methods through `api::calls::UnaryCalls` (meter, deadline, gate,
+//! handler), everything else through metrics → gate → tonic services;
+//! (any other path) gateway → preflight (the gate's rules, before the body
+//! is read) → the same `UnaryCalls`, in process. Only the gRPC routes get
+//! the gRPC-Web layer: applied globally it would answer plain HTTP/1.1
+//! requests with 400.
 //!
 //! Start-up does not wait for the database: the port answers at once
 //! (`/healthz` 200, `/readyz` 503, calls `UNAVAILABLE`) while a bring-up

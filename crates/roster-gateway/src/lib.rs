@@ -2,10 +2,12 @@
 //!
 //! At start-up [`Gateway::new`] reads every `google.api.http` rule of every
 //! service in a [`prost_reflect::DescriptorPool`] and builds a route table.
-//! [`Gateway::into_router`] then serves REST by turning each request into a
-//! unary gRPC call made **in process** on the given tower service (normally
-//! the server's own tonic router), so authentication, limits, metrics and
-//! error mapping are one code path for every protocol.
+//! [`Gateway::into_router_with`] then serves REST by turning each request
+//! into one unary call made **in process** on a [`UnaryService`] (normally
+//! the server's own way into its handlers), so authentication, limits,
+//! metrics and error mapping are one code path for every protocol; replies
+//! are rendered as JSON straight from their protobuf bytes.
+//! [`Gateway::into_router`] does the same over any gRPC tower service.
 //!
 //! The crate knows nothing about any particular API: adding an RPC with an
 //! HTTP annotation needs no change here. JSON follows the proto3 mapping with
