@@ -222,22 +222,37 @@ fn anonymous_or_invalid(message: &str) -> String {
 )]
 #[tokio::test]
 async fn a_client_deadline_applies_to_every_protocol() {
-    // On PostgreSQL the credential read waits on the network, so a
-    // deadline that has already passed is seen before the call can finish.
+    use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
+
     let app = TestApp::spawn(Backend::Postgres).await;
     let (root_key, root_id) = app.initialize().await;
     let me = format!("users/{}", root_id.0);
+    // Every call then waits on the lock (the credential read joins users),
+    // so each one outlives its 300 ms deadline.
+    let lock = app.store.writer().begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
     for protocol in PROTOCOLS {
+        let started = std::time::Instant::now();
         let late = get_user(
             &app,
             protocol,
             &me,
-            &[("x-api-key", &root_key), ("grpc-timeout", "1n")],
+            &[("x-api-key", &root_key), ("grpc-timeout", "300m")],
             None,
         )
         .await;
         assert_eq!(late.code, 4, "{protocol:?}: {late:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{protocol:?}"
+        );
+        if protocol == Protocol::Rest {
+            assert_eq!(late.http, 504);
+        }
     }
+    lock.rollback().await.unwrap();
 }
 
 #[tokio::test]
