@@ -92,11 +92,6 @@ impl UnaryTable {
     pub fn contains(&self, path: &str) -> bool {
         self.by_path.contains_key(path)
     }
-
-    /// Every path in the table.
-    pub fn paths(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.by_path.keys().copied()
-    }
 }
 
 /// The registrations `build.rs` generated.

@@ -34,6 +34,26 @@ async fn write(app: &TestApp, token: &str, content: &str, visibility: pb::Visibi
         .into_inner()
 }
 
+/// The first page of `parent`'s notifications, as its owner sees them.
+async fn notifications_of(
+    app: &TestApp,
+    parent: &str,
+    token: &str,
+) -> pb::ListUserNotificationsResponse {
+    app.users()
+        .await
+        .list_user_notifications(bearer(
+            pb::ListUserNotificationsRequest {
+                parent: parent.to_owned(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask {
         paths: paths.iter().map(|path| (*path).to_owned()).collect(),
@@ -277,32 +297,8 @@ async fn a_comment_by_someone_else_notifies_the_creator(app: TestApp) {
         .await
         .unwrap()
         .into_inner();
-    let alice_notifications = app
-        .users()
-        .await
-        .list_user_notifications(bearer(
-            pb::ListUserNotificationsRequest {
-                parent: alice.id.resource_name(),
-                ..Default::default()
-            },
-            &alice_key,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let bob_notifications = app
-        .users()
-        .await
-        .list_user_notifications(bearer(
-            pb::ListUserNotificationsRequest {
-                parent: bob.id.resource_name(),
-                ..Default::default()
-            },
-            &bob_key,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let alice_notifications = notifications_of(&app, &alice.id.resource_name(), &alice_key).await;
+    let bob_notifications = notifications_of(&app, &bob.id.resource_name(), &bob_key).await;
 
     assert_eq!(by_bob.parent, memo.name);
     assert_eq!(by_bob.visibility, pb::Visibility::Protected as i32);
