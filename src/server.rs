@@ -42,6 +42,7 @@ use crate::api::user_service::UserServiceApi;
 use crate::api::webhook_events::JsonEvents;
 use crate::auth::Authenticator;
 use crate::config::ServerConfig;
+use crate::connect::{ConnectSchemas, ConnectService};
 use crate::domain::password::PasswordHasher;
 use crate::domain::ports::SystemStore as _;
 use crate::domain::system::SetupCode;
@@ -82,6 +83,7 @@ const CAPABILITIES: &[&str] = &[
     "grpc-reflection-v1",
     "grpc-reflection-v1alpha",
     "grpc-health",
+    "connect",
     "rest",
     "openapi",
     "metrics",
@@ -134,7 +136,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let methods = Arc::new(method_table()?);
-        let (health, health_service) = tonic_health::server::health_reporter();
+        let (health, health_service) = crate::api::health::health_service();
         report_health(&health, ServingStatus::NotServing).await;
         // One health service for the start-up routes and the full ones, so
         // the reporter's statuses reach both.
@@ -235,16 +237,16 @@ impl Application {
 /// Every RPC this server answers: our services, health and reflection.
 /// Tests walk the same table.
 pub fn method_table() -> anyhow::Result<MethodTable> {
-    MethodTable::from_descriptor_sets(
-        &[
-            FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ],
-        PUBLIC_INFRASTRUCTURE,
-    )
+    MethodTable::from_descriptor_sets(DESCRIPTOR_SETS, PUBLIC_INFRASTRUCTURE)
 }
+
+/// The descriptor sets of every service served: ours, health, reflection.
+const DESCRIPTOR_SETS: &[&[u8]] = &[
+    FILE_DESCRIPTOR_SET,
+    tonic_health::pb::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+];
 
 /// Whether a request path is a method whose responses stream (and so must
 /// be ended when the drain begins).
@@ -491,11 +493,18 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
     let system_service =
         SystemServiceServer::from_arc(system_api).max_decoding_message_size(max_message);
     // grpcurl 1.8 speaks only v1alpha; newer clients use v1. The health
-    // descriptors are registered too, or clients cannot describe Health.
+    // descriptors are registered too, or clients cannot describe Health;
+    // and both reflection versions, so each lists both (tonic-reflection
+    // would include only its own).
     let reflection = || {
         tonic_reflection::server::Builder::configure()
+            .include_reflection_service(false)
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
     };
     let reflection_v1 = reflection()
         .build_v1()
@@ -528,14 +537,17 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
             shared.methods.clone(),
         ));
     let rest = gateway.into_router_with(Arc::new(RestCalls(calls.clone())));
-    // Every gRPC service's paths: unary methods of the table first, the
-    // metered tonic services for the rest.
-    let unary_first = GrpcUnary::new(calls, max_message, metered_grpc);
-    let mut grpc = Router::new();
-    for service in shared.methods.services() {
-        grpc = grpc.route_service(&format!("/{service}/{{*method}}"), unary_first.clone());
-    }
-    let grpc = grpc
+    // Every gRPC service's paths: Connect requests first (connect/), then
+    // gRPC and gRPC-Web: unary methods of the table first, the metered
+    // tonic services for the rest.
+    let unary_first = GrpcUnary::new(calls.clone(), max_message, metered_grpc.clone());
+    let grpc = shared
+        .methods
+        .services()
+        .into_iter()
+        .fold(Router::new(), |router, service| {
+            router.route_service(&format!("/{service}/{{*method}}"), unary_first.clone())
+        })
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(tower::util::MapRequestLayer::new(
             |mut request: Request<Body>| {
@@ -544,6 +556,20 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
                 request
             },
         ));
+    let connect = ConnectService::new(
+        calls,
+        metered_grpc,
+        ConnectSchemas::from_descriptor_sets(DESCRIPTOR_SETS)?,
+        max_message,
+        grpc,
+    );
+    let grpc = shared
+        .methods
+        .services()
+        .into_iter()
+        .fold(Router::new(), |router, service| {
+            router.route_service(&format!("/{service}/{{*method}}"), connect.clone())
+        });
     Ok(probe_routes(&shared.readiness, &shared.metrics)
         .merge(grpc)
         .fallback_service(rest)

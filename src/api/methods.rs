@@ -37,7 +37,7 @@ impl RpcKind {
         }
     }
 
-    fn of(method: &MethodDescriptor) -> Self {
+    pub(crate) fn of(method: &MethodDescriptor) -> Self {
         match (method.is_client_streaming(), method.is_server_streaming()) {
             (false, false) => Self::Unary,
             (false, true) => Self::ServerStreaming,

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod framing;
 pub mod gate;
 pub mod grpc_unary;
+pub mod health;
 pub mod memo_service;
 pub mod methods;
 pub mod status;

@@ -39,6 +39,8 @@ pub enum Protocol {
     GrpcWeb,
     /// JSON REST, transcoded by the gateway.
     Rest,
+    /// The Connect protocol (unary JSON or binary, GET, enveloped streams).
+    Connect,
 }
 
 impl Protocol {
@@ -48,6 +50,7 @@ impl Protocol {
             Self::Grpc => "grpc",
             Self::GrpcWeb => "grpc-web",
             Self::Rest => "rest",
+            Self::Connect => "connect",
         }
     }
 

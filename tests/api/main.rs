@@ -11,6 +11,7 @@ mod authorization_matrix;
 mod bootstrap;
 mod cli;
 mod conformance;
+mod connect;
 mod create_user;
 mod deadlines;
 mod deny_by_default;

@@ -1,8 +1,9 @@
 //! Every protocol reaches a unary handler through one path (`api::calls`):
 //! the same authentication, the same deadline, the same size limit, the
 //! same error mapping and the same metrics, whether the call came as native
-//! gRPC, gRPC-Web or REST. Each case is made over all three with raw HTTP,
-//! so what is compared is what a client sees.
+//! gRPC, gRPC-Web, REST or Connect (JSON and binary). Each case is made over
+//! all of them with raw HTTP, so what is compared is what a client sees.
+use base64::Engine as _;
 use prost::Message as _;
 use roster::proto::goodmem::v1 as pb;
 
@@ -13,18 +14,73 @@ enum Protocol {
     Grpc,
     GrpcWeb,
     Rest,
+    /// Connect unary, `application/json`, over HTTP/1.1.
+    ConnectJson,
+    /// Connect unary, `application/proto`, over HTTP/2.
+    ConnectProto,
 }
 
-const PROTOCOLS: [Protocol; 3] = [Protocol::Grpc, Protocol::GrpcWeb, Protocol::Rest];
+const PROTOCOLS: [Protocol; 5] = [
+    Protocol::Grpc,
+    Protocol::GrpcWeb,
+    Protocol::Rest,
+    Protocol::ConnectJson,
+    Protocol::ConnectProto,
+];
 
 impl Protocol {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Grpc => "grpc",
-            Self::GrpcWeb => "grpc-web",
-            Self::Rest => "rest",
+    fn is_connect(self) -> bool {
+        matches!(self, Self::ConnectJson | Self::ConnectProto)
+    }
+
+    /// The header that sets a 300 ms deadline.
+    fn short_deadline(self) -> (&'static str, &'static str) {
+        if self.is_connect() {
+            ("connect-timeout-ms", "300")
+        } else {
+            ("grpc-timeout", "300m")
         }
     }
+}
+
+/// Connect's code names, as numbers.
+fn connect_code(name: &str) -> i64 {
+    const NAMES: [&str; 17] = [
+        "ok",
+        "canceled",
+        "unknown",
+        "invalid_argument",
+        "deadline_exceeded",
+        "not_found",
+        "already_exists",
+        "permission_denied",
+        "resource_exhausted",
+        "failed_precondition",
+        "aborted",
+        "out_of_range",
+        "unimplemented",
+        "internal",
+        "unavailable",
+        "data_loss",
+        "unauthenticated",
+    ];
+    NAMES
+        .iter()
+        .position(|known| *known == name)
+        .unwrap_or_else(|| panic!("not a Connect code: {name}")) as i64
+}
+
+/// The type names in an encoded `google.rpc.Status` (base64, padded or not).
+fn detail_types_of_bin(encoded: &str) -> Vec<String> {
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .expect("grpc-status-details-bin is base64");
+    roster::proto::google::rpc::Status::decode(bytes.as_slice())
+        .expect("a google.rpc.Status")
+        .details
+        .into_iter()
+        .map(|any| any.type_url.rsplit('/').next().unwrap().to_owned())
+        .collect()
 }
 
 /// What came back: the gRPC code (from trailers, trailers-only headers or
@@ -34,6 +90,8 @@ struct Outcome {
     code: i64,
     message: String,
     http: u16,
+    /// The type names of the error details (`google.rpc.BadRequest`, …).
+    details: Vec<String>,
 }
 
 fn frame(message: &[u8]) -> Vec<u8> {
@@ -58,9 +116,24 @@ async fn get_user(
     headers: &[(&str, &str)],
     body: Option<Vec<u8>>,
 ) -> Outcome {
+    // `email:…` looks the user up by email (REST: /v1/users/email/…).
+    let email = name.strip_prefix("email:");
     let request = pb::GetUserRequest {
-        name: name.to_owned(),
+        name: if email.is_none() {
+            name.to_owned()
+        } else {
+            String::new()
+        },
+        email: email.unwrap_or_default().to_owned(),
         ..Default::default()
+    };
+    let rest_path = match email {
+        Some(email) => format!("/v1/users/email/{email}"),
+        None => format!("/api/v1/{name}"),
+    };
+    let connect_json = match email {
+        Some(email) => serde_json::json!({ "email": email }),
+        None => serde_json::json!({ "name": name }),
     };
     let grpc_body = body.unwrap_or_else(|| frame(&request.encode_to_vec()));
     let path = "/goodmem.v1.UserService/GetUser";
@@ -79,7 +152,21 @@ async fn get_user(
             .header("content-type", "application/grpc-web+proto")
             .header("x-grpc-web", "1")
             .body(grpc_body),
-        Protocol::Rest => app.http().get(format!("{}/v1/{name}", app.base_url())),
+        Protocol::Rest => app.http().get(format!("{}{rest_path}", app.base_url())),
+        Protocol::ConnectJson => app
+            .http()
+            .post(format!("{}{path}", app.base_url()))
+            .header("content-type", "application/json")
+            .header("connect-protocol-version", "1")
+            .body(connect_json.to_string()),
+        Protocol::ConnectProto => reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap()
+            .post(format!("{}{path}", app.base_url()))
+            .header("content-type", "application/proto")
+            .header("connect-protocol-version", "1")
+            .body(request.encode_to_vec()),
     };
     let builder = headers.iter().fold(builder, |builder, (name, value)| {
         builder.header(*name, *value)
@@ -92,30 +179,39 @@ async fn get_user(
                 .get("grpc-message")
                 .map(|message| percent_decoded(message.to_str().unwrap()))
                 .unwrap_or_default();
-            (code.to_str().unwrap().parse::<i64>().unwrap(), message)
+            let details = headers
+                .get("grpc-status-details-bin")
+                .map(|details| detail_types_of_bin(details.to_str().unwrap()))
+                .unwrap_or_default();
+            (
+                code.to_str().unwrap().parse::<i64>().unwrap(),
+                message,
+                details,
+            )
         })
     };
     let trailers_only = from_headers(response.headers());
     match protocol {
         Protocol::Grpc => {
-            let (code, message) = match trailers_only {
+            let (code, message, details) = match trailers_only {
                 Some(found) => found,
                 None => {
                     // reqwest does not expose trailers; the body is read
                     // through, and a reply frame means OK.
                     let bytes = response.bytes().await.unwrap();
                     assert!(bytes.len() > 5, "an OK gRPC reply carries a frame");
-                    (0, String::new())
+                    (0, String::new(), Vec::new())
                 }
             };
             Outcome {
                 code,
                 message,
                 http,
+                details,
             }
         }
         Protocol::GrpcWeb => {
-            let (code, message) = match trailers_only {
+            let (code, message, details) = match trailers_only {
                 Some(found) => found,
                 None => {
                     let bytes = response.bytes().await.unwrap();
@@ -132,9 +228,15 @@ async fn get_user(
                             .unwrap_or_default()
                             .to_owned()
                     };
+                    let details = field("grpc-status-details-bin:");
                     (
                         field("grpc-status:").parse().unwrap(),
                         percent_decoded(&field("grpc-message:")),
+                        if details.is_empty() {
+                            Vec::new()
+                        } else {
+                            detail_types_of_bin(&details)
+                        },
                     )
                 }
             };
@@ -142,6 +244,7 @@ async fn get_user(
                 code,
                 message,
                 http,
+                details,
             }
         }
         Protocol::Rest => {
@@ -151,12 +254,46 @@ async fn get_user(
                     code: code.as_i64().unwrap(),
                     message: body["message"].as_str().unwrap().to_owned(),
                     http,
+                    details: detail_names(&body, "@type"),
                 },
                 None => Outcome {
                     code: 0,
                     message: String::new(),
                     http,
+                    details: Vec::new(),
                 },
+            }
+        }
+        Protocol::ConnectJson | Protocol::ConnectProto => {
+            if http == 200 {
+                let expected = if protocol == Protocol::ConnectJson {
+                    "application/json"
+                } else {
+                    "application/proto"
+                };
+                assert_eq!(response.headers()["content-type"], expected);
+                let bytes = response.bytes().await.unwrap();
+                if protocol == Protocol::ConnectProto {
+                    pb::User::decode(bytes).expect("a binary User");
+                } else {
+                    let user: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    // Canonical proto3 JSON: lowerCamelCase, base64 bytes.
+                    assert!(user["userId"].is_string(), "{user}");
+                }
+                return Outcome {
+                    code: 0,
+                    message: String::new(),
+                    http,
+                    details: Vec::new(),
+                };
+            }
+            assert_eq!(response.headers()["content-type"], "application/json");
+            let body: serde_json::Value = response.json().await.unwrap();
+            Outcome {
+                code: connect_code(body["code"].as_str().unwrap()),
+                message: body["message"].as_str().unwrap_or_default().to_owned(),
+                http,
+                details: detail_names(&body, "type"),
             }
         }
     }
@@ -183,10 +320,27 @@ async fn authentication_errors_and_metrics_are_the_same_for_every_protocol() {
         let missing = get_user(&app, protocol, &unknown, &[("x-api-key", &root_key)], None).await;
         assert_eq!(missing.code, 5, "{protocol:?}: {missing:?}");
         assert_eq!(missing.message, "user not found", "{protocol:?}");
-        if protocol == Protocol::Rest {
-            assert_eq!((anonymous.http, found.http, missing.http), (401, 200, 404));
+
+        let invalid = get_user(
+            &app,
+            protocol,
+            "email:not-an-email",
+            &[("x-api-key", &root_key)],
+            None,
+        )
+        .await;
+        assert_eq!(invalid.code, 3, "{protocol:?}: {invalid:?}");
+        assert_eq!(
+            invalid.details,
+            ["google.rpc.BadRequest"],
+            "{protocol:?}: {invalid:?}"
+        );
+
+        let statuses = (anonymous.http, found.http, missing.http, invalid.http);
+        if protocol == Protocol::Rest || protocol.is_connect() {
+            assert_eq!(statuses, (401, 200, 404, 400), "{protocol:?}");
         } else {
-            assert_eq!((anonymous.http, found.http, missing.http), (200, 200, 200));
+            assert_eq!(statuses, (200, 200, 200, 200), "{protocol:?}");
         }
     }
 
@@ -194,17 +348,42 @@ async fn authentication_errors_and_metrics_are_the_same_for_every_protocol() {
     let text = app.metrics_text().await;
     let get_user =
         r#"grpc_type="unary",grpc_service="goodmem.v1.UserService",grpc_method="GetUser""#;
-    for protocol in PROTOCOLS {
-        let label = protocol.label();
-        for (code, count) in [("UNAUTHENTICATED", 2), ("OK", 1), ("NOT_FOUND", 1)] {
+    // Both Connect codecs count under one label.
+    for (label, calls) in [("grpc", 1), ("grpc-web", 1), ("rest", 1), ("connect", 2)] {
+        for (code, count) in [
+            ("UNAUTHENTICATED", 2),
+            ("OK", 1),
+            ("NOT_FOUND", 1),
+            ("INVALID_ARGUMENT", 1),
+        ] {
+            let count = count * calls;
             let line = format!(
                 r#"grpc_server_handled_total{{{get_user},grpc_code="{code}",protocol="{label}"}} {count}"#
             );
             assert!(text.contains(&line), "missing {line}\n{text}");
         }
-        let started = format!(r#"grpc_server_started_total{{{get_user},protocol="{label}"}} 4"#);
+        let started = format!(
+            r#"grpc_server_started_total{{{get_user},protocol="{label}"}} {}"#,
+            5 * calls
+        );
         assert!(text.contains(&started), "missing {started}\n{text}");
     }
+}
+
+/// The type names of a JSON error body's details, under `key`.
+fn detail_names(body: &serde_json::Value, key: &str) -> Vec<String> {
+    body["details"]
+        .as_array()
+        .map(|details| {
+            details
+                .iter()
+                .map(|detail| {
+                    let name = detail[key].as_str().unwrap();
+                    name.rsplit('/').next().unwrap().to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Unauthenticated answers say one of two things, whatever the protocol.
@@ -239,7 +418,7 @@ async fn a_client_deadline_applies_to_every_protocol() {
             &app,
             protocol,
             &me,
-            &[("x-api-key", &root_key), ("grpc-timeout", "300m")],
+            &[("x-api-key", &root_key), protocol.short_deadline()],
             None,
         )
         .await;
@@ -248,8 +427,8 @@ async fn a_client_deadline_applies_to_every_protocol() {
             started.elapsed() < std::time::Duration::from_secs(3),
             "{protocol:?}"
         );
-        if protocol == Protocol::Rest {
-            assert_eq!(late.http, 504);
+        if protocol == Protocol::Rest || protocol.is_connect() {
+            assert_eq!(late.http, 504, "{protocol:?}");
         }
     }
     lock.rollback().await.unwrap();
