@@ -169,6 +169,8 @@ async fn grpcurl_lists_and_describes_through_reflection() {
         "goodmem.v1.UserService",
         "goodmem.v1.SystemService",
         "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
     ] {
         assert!(list.lines().any(|line| line == name), "{name} in\n{list}");
     }
@@ -262,6 +264,102 @@ async fn buf_curl_calls_over_grpc_web_and_grpc() {
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(info["initialized"], true);
     assert_eq!(info_over_h2_grpc_web, info);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buf_curl_speaks_connect_with_reflection_and_no_schema() {
+    let Some(buf) = external_tool("buf") else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let url = |method: &str| format!("{}/{method}", app.base_url());
+
+    // Connect is buf curl's default protocol, and it fetches the schema by
+    // reflection over Connect too.
+    let initialized = stdout_json(&run(
+        &buf,
+        &[
+            "curl",
+            "--data",
+            "{}",
+            &url("goodmem.v1.UserService/InitializeSystem"),
+        ],
+    ));
+    let header = format!(
+        "Authorization: Bearer {}",
+        initialized["rootApiKey"].as_str().unwrap()
+    );
+    let me = stdout_json(&run(
+        &buf,
+        &[
+            "curl",
+            "-H",
+            &header,
+            "--data",
+            "{}",
+            &url("goodmem.v1.UserService/GetUser"),
+        ],
+    ));
+    assert_eq!(me["userId"], initialized["userId"]);
+    let anonymous = run(
+        &buf,
+        &[
+            "curl",
+            "--data",
+            "{}",
+            &url("goodmem.v1.UserService/GetUser"),
+        ],
+    );
+    assert!(!anonymous.status.success());
+    assert!(
+        String::from_utf8_lossy(&anonymous.stderr).contains("unauthenticated"),
+        "{anonymous:?}"
+    );
+
+    let listed = run(&buf, &["curl", "--list-services", &app.base_url()]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    for service in [
+        "goodmem.v1.UserService",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(listed.lines().any(|line| line == service), "{listed}");
+    }
+
+    // Health/Watch streams until cancelled: read the first status of a
+    // known and of an unknown service, then stop buf.
+    for (service, expected) in [("", "SERVING"), ("no.Such", "SERVICE_UNKNOWN")] {
+        let data = format!("{{\"service\": \"{service}\"}}");
+        let mut watching = tokio::process::Command::new(&buf)
+            .args(["curl", "--data", &data, &url("grpc.health.v1.Health/Watch")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdout = watching.stdout.take().unwrap();
+        let mut received = Vec::new();
+        let first = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            use tokio::io::AsyncReadExt as _;
+            let mut chunk = [0u8; 256];
+            loop {
+                let read = stdout.read(&mut chunk).await.unwrap();
+                assert!(
+                    read > 0,
+                    "buf curl ended: {}",
+                    String::from_utf8_lossy(&received)
+                );
+                received.extend_from_slice(&chunk[..read]);
+                if let Ok(message) = serde_json::from_slice::<serde_json::Value>(&received) {
+                    return message;
+                }
+            }
+        })
+        .await
+        .expect("the first status arrives");
+        assert_eq!(first["status"], expected, "{service:?}");
+        watching.kill().await.unwrap();
+    }
 }
 
 /// True when `python3 -c "import <module>"` works; outside CI a missing
