@@ -90,6 +90,10 @@ DB=$OUT/roster.db # a working copy: the cache stays pristine
 cp "$CACHED_DB" "$DB"
 DB_URL="sqlite://$DB?mode=rwc"
 "$BIN/seed" grpc-body --user-id "$TARGET_USER_ID" --out "$OUT/get_user.bin"
+# Connect's unary bodies: the bare message, and its canonical JSON.
+tail -c +6 "$OUT/get_user.bin" >"$OUT/get_user.proto"
+python3 -c 'import base64, sys, uuid; print("{\"userId\":\"%s\"}" % base64.b64encode(uuid.UUID(sys.argv[1]).bytes).decode(), end="")' \
+    "$TARGET_USER_ID" >"$OUT/get_user.json"
 
 # --- servers -------------------------------------------------------------
 # start NAME COMMAND...: runs COMMAND pinned to SERVER_CPU, waits for the
@@ -166,12 +170,24 @@ cmp -s "$OUT/check-roster-grpc.bin" "$OUT/check-tonic-grpc.bin" \
 grpc_call "$ROSTER_ADDR" application/grpc-web+proto "$OUT/check-roster-grpcweb.bin"
 grep -aq 'grpc-status:0' "$OUT/check-roster-grpcweb.bin" \
     || die "roster gRPC-Web GetUser did not end with grpc-status:0"
+connect_call() { # CONTENT-TYPE BODY OUTFILE -> HTTP status
+    curl -s --http2-prior-knowledge -o "$3" -w '%{http_code}' -H "content-type: $1" \
+        -H 'connect-protocol-version: 1' -H "authorization: Bearer $ROOT_API_KEY" \
+        --data-binary @"$2" "http://$ROSTER_ADDR$GRPC_PATH"
+}
+[ "$(connect_call application/proto "$OUT/get_user.proto" "$OUT/check-connect.bin")" = 200 ] \
+    || die "roster Connect (binary) GetUser did not answer 200"
+cmp -s "$OUT/check-connect.bin" <(tail -c +6 "$OUT/check-roster-grpc.bin") \
+    || die "roster Connect (binary) does not answer the bytes gRPC does"
+[ "$(connect_call application/json "$OUT/get_user.json" "$OUT/check-connect.json")" = 200 ] \
+    || die "roster Connect (JSON) GetUser did not answer 200: $(cat "$OUT/check-connect.json")"
 axum_status=$(curl -s -o "$OUT/check-axum.json" -w '%{http_code}' "http://$AXUM_ADDR/v1/users/$TARGET_USER_ID")
 [ "$axum_status" = 200 ] || die "bare axum answered $axum_status"
 if [ "$REST_OK" = 1 ]; then
     cmp -s "$OUT/rest.json" "$OUT/check-axum.json" || die "bare axum does not answer the same JSON as roster"
 fi
-log "checked: gRPC and gRPC-Web answer grpc-status 0; the ceilings answer the same bytes as roster"
+log "checked: gRPC and gRPC-Web answer grpc-status 0, Connect 200 (binary: the same bytes);" \
+    "the ceilings answer the same bytes as roster"
 
 # --- measurement -----------------------------------------------------------
 rss() { awk '/^(VmRSS|VmHWM):/ {printf "%s %d MiB  ", $1, $2 / 1024}' "/proc/$1/status"; }
@@ -199,6 +215,13 @@ h2load_args() { # KIND -> sets KIND_PID (the server loaded) and KIND_ARGS (h2loa
             KIND_ARGS=("${common[@]}" -H 'content-type: application/grpc-web+proto'
                 -H 'x-grpc-web: 1' -H "authorization: Bearer $ROOT_API_KEY"
                 -d "$OUT/get_user.bin" "http://$ROSTER_ADDR$GRPC_PATH")
+            ;;
+        roster-connect-proto | roster-connect-json)
+            KIND_PID=$ROSTER_PID
+            local codec=${1#roster-connect-}
+            KIND_ARGS=("${common[@]}" -H "content-type: application/$codec"
+                -H 'connect-protocol-version: 1' -H "authorization: Bearer $ROOT_API_KEY"
+                -d "$OUT/get_user.$codec" "http://$ROSTER_ADDR$GRPC_PATH")
             ;;
         roster-rest | axum-rest)
             local address=$ROSTER_ADDR
@@ -261,7 +284,7 @@ measure() {
         "$round" "$kind" "$rps" "$p50" "$p99" "$cpu" "$gen_cpu" "$warn")"
 }
 
-KINDS=(tonic-grpc roster-grpc roster-grpcweb)
+KINDS=(tonic-grpc roster-grpc roster-grpcweb roster-connect-proto roster-connect-json)
 [ "$REST_OK" = 1 ] && KINDS+=(roster-rest)
 KINDS+=(axum-rest)
 log "config: N_USERS=$N_USERS DURATION=${DURATION}s WARMUP=${WARMUP}s CONNECTIONS=$CONNECTIONS" \
@@ -306,20 +329,22 @@ MISSED=()
     echo "gRPC and gRPC-Web over h2c; REST over $REST_TRANSPORT; ceilings TCP_NODELAY=$CEILING_NODELAY" \
         "(roster: as built${ROSTER_WRAPPER:+, run under: $ROSTER_WRAPPER})"
     echo
-    printf '%-10s | %-8s | %8s | %9s | %9s | %10s | %10s\n' target protocol "req/s" p50 p99 "server CPU" "h2load CPU"
-    printf '%s\n' '-----------+----------+----------+-----------+-----------+------------+-----------'
+    printf '%-10s | %-12s | %8s | %9s | %9s | %10s | %10s\n' target protocol "req/s" p50 p99 "server CPU" "h2load CPU"
+    printf '%s\n' '-----------+--------------+----------+-----------+-----------+------------+-----------'
     row() { # TARGET PROTOCOL KIND
         local rps
         rps=$(median "$3" 3)
         if [ -z "$rps" ]; then
-            printf '%-10s | %-8s | %8s | %9s | %9s | %10s | %10s\n' "$1" "$2" "n/a" "-" "-" "-" "-"
+            printf '%-10s | %-12s | %8s | %9s | %9s | %10s | %10s\n' "$1" "$2" "n/a" "-" "-" "-" "-"
             return
         fi
-        printf '%-10s | %-8s | %8.0f | %9s | %9s | %9s%% | %9s%%\n' "$1" "$2" "$rps" \
+        printf '%-10s | %-12s | %8.0f | %9s | %9s | %9s%% | %9s%%\n' "$1" "$2" "$rps" \
             "$(ms "$(median "$3" 4)")" "$(ms "$(median "$3" 5)")" "$(median "$3" 6)" "$(median "$3" 7)"
     }
     row roster gRPC roster-grpc
     row roster gRPC-Web roster-grpcweb
+    row roster Connect roster-connect-proto
+    row roster "Connect JSON" roster-connect-json
     row roster REST roster-rest
     row bare-tonic gRPC tonic-grpc
     row bare-axum REST axum-rest
@@ -346,6 +371,7 @@ MISSED=()
     ratio "gRPC / bare tonic" roster-grpc tonic-grpc 0.75
     ratio "REST / gRPC" roster-rest roster-grpc 1.0
     ratio "gRPC-Web / gRPC" roster-grpcweb roster-grpc 0.9
+    ratio "Connect / gRPC-Web" roster-connect-proto roster-grpcweb 0.9
     echo
     echo "RSS idle after start:  $RSS_IDLE"
     echo "RSS after the load:    $RSS_LOADED"
@@ -362,6 +388,7 @@ miss() { # NUM DEN TARGET
 miss roster-rest axum-rest 0.5 && MISSED+=(roster-rest)
 miss roster-grpc tonic-grpc 0.75 && MISSED+=(roster-grpc)
 miss roster-grpcweb roster-grpc 0.9 && MISSED+=(roster-grpcweb)
+miss roster-connect-proto roster-grpcweb 0.9 && MISSED+=(roster-connect-proto)
 
 # The ~40 ms signature of Nagle + delayed ACK: slow calls on an idle server.
 grpc_p50=$(median roster-grpc 4)
@@ -386,6 +413,8 @@ PARTS=(
     'roster::api::gate::Gate<S> as tower_service::Service|gate: deadline + authentication (call)'
     'roster::api::grpc_unary::GrpcUnary as tower_service::Service|gRPC unary: frame in, frame + trailers out (incl. the call)'
     'roster::api::calls::UnaryCalls::call|the one unary call path: meter, deadline, gate, handler'
+    'roster::connect::ConnectService as tower_service::Service|Connect layer (call)'
+    'roster::connect::schema::Codec::encode|Connect: reply bytes -> canonical JSON'
     'roster::api::gate::GateRules::admit|gate: authentication'
     'roster_gateway::json::wire::<impl roster_gateway::json::JsonCodec>::encode_reply|REST: reply bytes -> JSON (wire walk)'
     'roster_gateway::transcode::Transcoder::render_reply|REST: response proto -> JSON'
@@ -403,7 +432,7 @@ PARTS=(
 )
 PROFILE_KINDS=()
 case $PROFILE in
-    1) PROFILE_KINDS=(roster-grpc roster-grpcweb); [ "$REST_OK" = 1 ] && PROFILE_KINDS+=(roster-rest) ;;
+    1) PROFILE_KINDS=(roster-grpc roster-grpcweb roster-connect-proto); [ "$REST_OK" = 1 ] && PROFILE_KINDS+=(roster-rest) ;;
     auto) PROFILE_KINDS=("${MISSED[@]}") ;;
 esac
 if [ "${#PROFILE_KINDS[@]}" -gt 0 ]; then
