@@ -34,6 +34,18 @@ pub enum GatewayError {
         "uuid field option {0:?} is not a bool extension of google.protobuf.FieldOptions in the descriptor pool"
     )]
     UnknownUuidOption(String),
+    /// A configured option (format, pattern, public) is not an extension
+    /// of the expected kind in the pool.
+    #[error("option {name:?} is not {expected} in the descriptor pool")]
+    UnknownOption {
+        /// The configured full name.
+        name: String,
+        /// What it should be, such as "a string extension of google.protobuf.FieldOptions".
+        expected: String,
+    },
+    /// `docs_path` is set but `openapi_path` is not: the page renders the document.
+    #[error("the docs page needs the OpenAPI document: set openapi_path too")]
+    DocsWithoutOpenApi,
 }
 
 /// The single gRPC-code → HTTP-status table (the standard `google.rpc`

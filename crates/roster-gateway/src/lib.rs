@@ -16,6 +16,7 @@
 //! UUID text.
 
 mod comments;
+mod docs;
 mod errors;
 mod grpc_call;
 mod json;
@@ -33,6 +34,7 @@ use bytes::Bytes;
 use prost_reflect::DescriptorPool;
 
 pub use errors::{GatewayError, http_status_for};
+pub use openapi::{CredentialKind, SecurityScheme};
 
 /// Boxed error type accepted from the in-process gRPC service and its body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -75,6 +77,24 @@ pub struct GatewayConfig {
     pub forwarded_headers: Vec<http::HeaderName>,
     /// Where to serve the generated OpenAPI document, e.g. `Some("/openapi.json")`.
     pub openapi_path: Option<String>,
+    /// Where to serve the API reference page that renders the document in
+    /// a browser (and sends requests from it), e.g. `Some("/docs")`; its
+    /// script and style are served beside it. Needs `openapi_path`.
+    pub docs_path: Option<String>,
+    /// Full name of the string field option holding a string field's JSON
+    /// Schema `format` (`email`, `uri`, …), stated in the document for the
+    /// field and for path and query parameters bound to it.
+    pub format_field_option: Option<String>,
+    /// Full name of the string field option holding a regular expression
+    /// that a string field's values match, stated as its `pattern`.
+    pub pattern_field_option: Option<String>,
+    /// Full name of the bool method option marking methods that answer
+    /// without credentials: their operations get `security: []`.
+    pub public_method_option: Option<String>,
+    /// How callers authenticate: `components.securitySchemes`, required by
+    /// every operation that is not public. Empty: the document states no
+    /// security.
+    pub security_schemes: Vec<SecurityScheme>,
     /// `info.title` of the OpenAPI document.
     pub api_title: String,
     /// `info.version` of the OpenAPI document.
@@ -105,6 +125,11 @@ impl Default for GatewayConfig {
             max_body_bytes: 1024 * 1024,
             forwarded_headers: Vec::new(),
             openapi_path: None,
+            docs_path: None,
+            format_field_option: None,
+            pattern_field_option: None,
+            public_method_option: None,
+            security_schemes: Vec::new(),
             api_title: "API".to_owned(),
             api_version: "0.0.0".to_owned(),
             preflight: None,
@@ -160,19 +185,29 @@ impl Gateway {
     /// of every service in `pool`.
     ///
     /// Fails on an unparsable template, a template or `body`/`response_body`
-    /// naming a field that does not exist (or cannot be bound), or a
-    /// configured UUID option that is not a bool extension of
-    /// `google.protobuf.FieldOptions` in the pool.
+    /// naming a field that does not exist (or cannot be bound), a
+    /// configured option that is not an extension of the expected kind in
+    /// the pool, or a docs page without an OpenAPI path.
     pub fn new(pool: DescriptorPool, config: GatewayConfig) -> Result<Gateway, GatewayError> {
         let codec = json::JsonCodec::new(&pool, config.uuid_field_option.as_deref())?;
         let routes = routes::RouteTable::build(&pool, &codec)?;
-        let openapi = openapi::generate(&pool, &codec, &routes, &config);
+        let openapi = openapi::generate(&pool, &codec, &routes, &config)?;
         let openapi_bytes = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
+        let docs = match (&config.docs_path, &config.openapi_path) {
+            (None, _) => None,
+            (Some(docs_path), Some(openapi_path)) => Some(docs::DocsPage::new(
+                docs_path,
+                openapi_path,
+                &config.api_title,
+            )),
+            (Some(_), None) => return Err(GatewayError::DocsWithoutOpenApi),
+        };
         let inner = transcode::Transcoder {
             routes,
             codec,
             config,
             openapi_bytes,
+            docs,
         };
         Ok(Gateway {
             inner: Arc::new(inner),
@@ -194,7 +229,7 @@ impl Gateway {
     }
 
     /// An axum router that answers every path: the REST routes, the OpenAPI
-    /// path, and otherwise 404 in the gateway's error shape. Install it as the
+    /// path, the docs page, and otherwise 404 in the gateway's error shape. Install it as the
     /// server's fallback (`Router::fallback_service`).
     ///
     /// Each REST request becomes one call of `target`, in process: the

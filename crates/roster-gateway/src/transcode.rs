@@ -22,6 +22,7 @@ pub(crate) struct Transcoder {
     pub(crate) codec: JsonCodec,
     pub(crate) config: GatewayConfig,
     pub(crate) openapi_bytes: Bytes,
+    pub(crate) docs: Option<crate::docs::DocsPage>,
 }
 
 type Response = http::Response<axum::body::Body>;
@@ -46,6 +47,13 @@ impl Transcoder {
         let (mut parts, body) = request.into_parts();
         if let Some(openapi) = self.openapi_response(&parts.method, parts.uri.path()) {
             return openapi;
+        }
+        if let Some(docs) = self
+            .docs
+            .as_ref()
+            .and_then(|docs| docs.response(&parts.method, parts.uri.path()))
+        {
+            return docs;
         }
         let path = RequestPath::parse(parts.uri.path())
             .ok_or_else(|| RestError::not_found(parts.uri.path()))?;

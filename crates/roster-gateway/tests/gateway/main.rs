@@ -2,6 +2,7 @@
 //! a generic in-test gRPC service (and tonic's real health server), for an
 //! API the gateway has never seen (`gatewaytest.v1`).
 
+mod docs;
 mod errors;
 mod openapi;
 mod requests;

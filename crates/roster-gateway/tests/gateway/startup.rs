@@ -115,3 +115,47 @@ fn an_unknown_uuid_option_is_rejected() {
         "{error}"
     );
 }
+
+#[test]
+fn unknown_format_pattern_or_public_options_are_rejected() {
+    for config in [
+        GatewayConfig {
+            format_field_option: Some("startup.v1.nothing".to_owned()),
+            ..GatewayConfig::default()
+        },
+        GatewayConfig {
+            pattern_field_option: Some("startup.v1.nothing".to_owned()),
+            ..GatewayConfig::default()
+        },
+        GatewayConfig {
+            public_method_option: Some("startup.v1.nothing".to_owned()),
+            ..GatewayConfig::default()
+        },
+    ] {
+        let error = Gateway::new(
+            pool_with_rule("unknown-option", r#"get: "/v1/things""#),
+            config,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&error, GatewayError::UnknownOption { name, .. } if name == "startup.v1.nothing"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn an_option_of_the_wrong_kind_is_rejected() {
+    let config = GatewayConfig {
+        // A bool field option, where a string one is expected.
+        format_field_option: Some("gatewaytest.v1.id".to_owned()),
+        ..crate::support::config()
+    };
+    let error = Gateway::new(crate::support::library_pool(), config).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("a string extension of google.protobuf.FieldOptions"),
+        "{error}"
+    );
+}

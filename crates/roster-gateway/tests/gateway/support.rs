@@ -17,7 +17,7 @@ use prost::Message as _;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage as _, Value,
 };
-use roster_gateway::{Gateway, GatewayConfig};
+use roster_gateway::{CredentialKind, Gateway, GatewayConfig, SecurityScheme};
 use tower::ServiceExt as _;
 
 /// Largest body the test gateway accepts.
@@ -54,6 +54,22 @@ pub(crate) fn config() -> GatewayConfig {
             HeaderName::from_static("x-request-id"),
         ],
         openapi_path: Some("/openapi.json".to_owned()),
+        docs_path: Some("/docs".to_owned()),
+        format_field_option: Some("gatewaytest.v1.format".to_owned()),
+        pattern_field_option: Some("gatewaytest.v1.pattern".to_owned()),
+        public_method_option: Some("gatewaytest.v1.open".to_owned()),
+        security_schemes: vec![
+            SecurityScheme {
+                name: "bearerAuth".to_owned(),
+                kind: CredentialKind::Bearer,
+                description: "A token as `authorization: Bearer <token>`.".to_owned(),
+            },
+            SecurityScheme {
+                name: "apiKeyAuth".to_owned(),
+                kind: CredentialKind::ApiKeyHeader(HeaderName::from_static("x-api-key")),
+                description: String::new(),
+            },
+        ],
         api_title: "Library".to_owned(),
         api_version: "1.2.3".to_owned(),
         preflight: None,
