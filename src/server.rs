@@ -593,6 +593,27 @@ fn rest_gateway(
             .map(|name| HeaderName::from_static(name))
             .collect(),
         openapi_path: Some("/openapi.json".to_owned()),
+        docs_path: Some("/docs".to_owned()),
+        format_field_option: Some("goodmem.v1.format".to_owned()),
+        pattern_field_option: Some("goodmem.v1.pattern".to_owned()),
+        // The option the gate reads (api/methods.rs), so the document says
+        // exactly which operations answer without credentials.
+        public_method_option: Some("goodmem.v1.public".to_owned()),
+        // The two ways auth/authenticator.rs reads a credential (SPEC §1).
+        security_schemes: vec![
+            roster_gateway::SecurityScheme {
+                name: "bearerAuth".to_owned(),
+                kind: roster_gateway::CredentialKind::Bearer,
+                description: "A personal access token, root API key or session token (`gm_…`) as `authorization: Bearer <token>`.".to_owned(),
+            },
+            roster_gateway::SecurityScheme {
+                name: "apiKeyAuth".to_owned(),
+                kind: roster_gateway::CredentialKind::ApiKeyHeader(HeaderName::from_static(
+                    "x-api-key",
+                )),
+                description: "The same token as `x-api-key: <token>` (what the GoodMem SDK sends).".to_owned(),
+            },
+        ],
         api_title: "Roster".to_owned(),
         api_version: env!("CARGO_PKG_VERSION").to_owned(),
         preflight: Some(Arc::new(GatePreflight::new(rules, metrics))),

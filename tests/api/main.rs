@@ -24,6 +24,7 @@ mod memos;
 mod notifications;
 mod observability;
 mod one_call_path;
+mod openapi_clients;
 mod personal_access_tokens;
 mod protocols;
 mod resilience;

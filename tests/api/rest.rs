@@ -398,6 +398,228 @@ async fn openapi_document_describes_the_routes_and_validates() {
     );
 }
 
+/// Every operation of a document: (path, method, operation).
+fn operations(document: &Value) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            out.push((path.clone(), method.clone(), operation.clone()));
+        }
+    }
+    out
+}
+
+fn parameter<'a>(operation: &'a Value, name: &str) -> &'a Value {
+    operation["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {operation}"))
+}
+
+#[tokio::test]
+async fn openapi_document_states_security_formats_ids_and_texts() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, _, document) = call(app.http().get(format!("{}/openapi.json", app.base_url()))).await;
+
+    assert_eq!(
+        document["servers"],
+        serde_json::json!([{"url": "/", "description": "The server this document is served from."}])
+    );
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerAuth"]["type"], "http");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(schemes["apiKeyAuth"]["type"], "apiKey");
+    assert_eq!(schemes["apiKeyAuth"]["in"], "header");
+    assert_eq!(schemes["apiKeyAuth"]["name"], "x-api-key");
+    // The methods `(goodmem.v1.public)` marks, with their aliases.
+    let public = [
+        "InitializeSystem",
+        "GetSystemInfo",
+        "CreateUser",
+        "CreateUserApi",
+        "SignIn",
+        "SignInApi",
+    ];
+    let credential = serde_json::json!([{"bearerAuth": []}, {"apiKeyAuth": []}]);
+    let mut ids = std::collections::HashSet::new();
+    for (path, method, operation) in operations(&document) {
+        let id = operation["operationId"].as_str().unwrap().to_owned();
+        let expected = if public.contains(&id.as_str()) {
+            serde_json::json!([])
+        } else {
+            credential.clone()
+        };
+        assert_eq!(operation["security"], expected, "{id}");
+        assert!(
+            operation["description"]
+                .as_str()
+                .is_some_and(|text| !text.is_empty()),
+            "{method} {path} has its RPC's comment"
+        );
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            assert!(parameter["description"].is_string(), "{id}: {parameter}");
+            if parameter["in"] == "path" {
+                assert_eq!(parameter["required"], true, "{id}: {parameter}");
+                assert_eq!(parameter["schema"]["type"], "string", "{id}: {parameter}");
+            }
+        }
+        assert!(ids.insert(id.clone()), "{id} is unique");
+    }
+    for id in [
+        "GetUser",
+        "GetUserByEmail",
+        "GetUserByUsername",
+        "GetUserMe",
+        "GetUserApiByName",
+        "ListUsersApi",
+        "DeleteUserApiByName",
+    ] {
+        assert!(ids.contains(id), "{id} in {ids:?}");
+    }
+
+    let paths = &document["paths"];
+    assert_eq!(
+        parameter(&paths["/v1/users/{user_id}"]["get"], "user_id")["schema"]["format"],
+        "uuid"
+    );
+    assert_eq!(
+        parameter(&paths["/v1/users/email/{email}"]["get"], "email")["schema"]["format"],
+        "email"
+    );
+    assert_eq!(
+        parameter(&paths["/v1/users/username/{username}"]["get"], "username")["schema"]["pattern"],
+        "^[a-zA-Z0-9]([a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$",
+        "SPEC's username rule"
+    );
+    let schemas = &document["components"]["schemas"];
+    for (name, schema) in schemas.as_object().unwrap() {
+        assert!(
+            schema["description"].is_string(),
+            "{name} has its message's comment"
+        );
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            assert!(
+                property["description"].is_string(),
+                "{name}.{field} has its comment"
+            );
+        }
+    }
+    let user_input = &schemas["goodmem.v1.User-Input"];
+    assert_eq!(user_input["properties"]["email"]["format"], "email");
+    assert!(
+        user_input.get("required").is_none(),
+        "an update sends only what changes"
+    );
+    assert_eq!(user_input["properties"]["password"]["writeOnly"], true);
+    assert!(
+        schemas["goodmem.v1.User"]["properties"]
+            .get("password")
+            .is_none()
+    );
+    assert_eq!(
+        schemas["goodmem.v1.CreateUserRequest-Input"]["properties"]["requestId"]["format"],
+        "uuid"
+    );
+}
+
+/// What the document says a response always holds is what GetUser writes.
+#[tokio::test]
+async fn openapi_required_output_fields_are_the_fields_returned() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (root_key, _) = initialize_over_rest(&app).await;
+    let (_, _, document) = call(app.http().get(format!("{}/openapi.json", app.base_url()))).await;
+    let (status, _, me) = call(
+        app.http()
+            .get(format!("{}/v1/users/me", app.base_url()))
+            .header("x-api-key", &root_key),
+    )
+    .await;
+
+    assert_eq!(status, 200, "{me}");
+    let mut returned: Vec<&str> = me.as_object().unwrap().keys().map(String::as_str).collect();
+    returned.sort_unstable();
+    let mut required: Vec<&str> = document["components"]["schemas"]["goodmem.v1.User"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    required.sort_unstable();
+    assert_eq!(returned, required);
+}
+
+/// The value of the first `attribute="…"` after `marker` in `html`.
+fn attribute_after<'a>(html: &'a str, marker: &str, attribute: &str) -> &'a str {
+    let rest = &html[html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"))..];
+    let key = format!("{attribute}=\"");
+    let value = &rest[rest.find(&key).unwrap() + key.len()..];
+    &value[..value.find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn the_docs_page_renders_the_document_from_the_binary() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+
+    let page = app
+        .http()
+        .get(format!("{}/docs", app.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-cache");
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("script-src 'self'"),
+        "{policy}"
+    );
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert_eq!(
+        attribute_after(&html, r#"name="openapi-document""#, "content"),
+        "/openapi.json"
+    );
+    assert!(!html.contains("<script>"), "no inline script");
+    assert!(!html.contains("https://"), "nothing from elsewhere");
+
+    let script_path = attribute_after(&html, "<script", "src").to_owned();
+    let script = app
+        .http()
+        .get(format!("{}{script_path}", app.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let code = script.text().await.unwrap();
+    assert!(
+        code.contains(r#"meta[name="openapi-document"]"#),
+        "the script loads the document the page names"
+    );
+    assert!(
+        code.contains("sessionStorage"),
+        "the key is kept for the tab only"
+    );
+    let style_path = attribute_after(&html, r#"rel="stylesheet""#, "href");
+    let style = app
+        .http()
+        .get(format!("{}{style_path}", app.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(style.status(), 200);
+    assert_eq!(style.headers()["content-type"], "text/css; charset=utf-8");
+}
+
 #[tokio::test]
 async fn cors_preflight_covers_rest_routes() {
     let app = TestApp::spawn(Backend::Sqlite).await;
