@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod connect;
+pub mod console;
 pub mod domain;
 pub mod proto;
 pub mod readiness;

@@ -393,6 +393,7 @@ fn starting_routes(
         .layer(end_streams)
         .layer(tonic_web::GrpcWebLayer::new());
     Ok(probe_routes(readiness, metrics)
+        .merge(crate::console::routes())
         .merge(grpc)
         .fallback(|request: Request<Body>| async move { unavailable_while_starting(&request) })
         .layer(cors(&config.cors_origins)?)
@@ -571,6 +572,7 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
             router.route_service(&format!("/{service}/{{*method}}"), connect.clone())
         });
     Ok(probe_routes(&shared.readiness, &shared.metrics)
+        .merge(crate::console::routes())
         .merge(grpc)
         .fallback_service(rest)
         .layer(cors(&config.cors_origins)?)
