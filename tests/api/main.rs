@@ -12,6 +12,7 @@ mod bootstrap;
 mod cli;
 mod conformance;
 mod connect;
+mod connect_clients;
 mod console;
 mod create_user;
 mod deadlines;
