@@ -182,6 +182,25 @@ try {
     console.log(`   a call with the revoked token: HTTP ${after.status} ${after.body.code}: ${after.body.message}`);
   });
 
+  await step("preferences-notifications-instance", async () => {
+    const preferences = byTestId("preferences-form");
+    await preferences.getByLabel(/^Locale/).fill("not a locale!!");
+    await preferences.getByRole("button", { name: "Save preferences" }).click();
+    const atLocale = preferences.locator('[data-error-for="locale"]');
+    await atLocale.filter({ hasText: /./ }).waitFor();
+    console.log(`   a bad locale, at the field: ${await atLocale.textContent()}`);
+    await preferences.getByLabel(/^Locale/).fill("fr");
+    await preferences.getByRole("button", { name: "Save preferences" }).click();
+    await preferences.getByText("saved").waitFor();
+    await byTestId("stats").getByText("Memos").waitFor();
+    await page.getByRole("link", { name: "Notifications" }).click();
+    await byTestId("notifications-list").getByText("No notifications.").waitFor();
+    await page.getByRole("link", { name: "Instance" }).click();
+    const instance = byTestId("instance-form");
+    await instance.getByRole("button", { name: "Save" }).click();
+    await instance.getByText("saved").waitFor();
+  });
+
   await step("webhook-private-url-refused", async () => {
     await page.getByRole("link", { name: "Webhooks" }).click();
     const form = byTestId("create-webhook-form");

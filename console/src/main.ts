@@ -4,6 +4,7 @@ import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { auth, Code, credential, problemOf, system, users, type ApiProblem } from "./api.js";
 import { formatTime, h, input, replace, select } from "./dom.js";
 import { User_Role, User_State, type User } from "./gen/goodmem/v1/user_pb.js";
+import { UserNotification_Status, UserNotification_Type, Visibility } from "./gen/goodmem/v1/user_resources_pb.js";
 import "./app.css";
 
 const CONFLICT_HINT = "someone changed this user since you opened it; reload";
@@ -83,7 +84,10 @@ function secretBox(label: string, value: string, testId: string): HTMLElement {
 
 async function route(): Promise<void> {
   const info = await system.getSystemInfo({}).catch((error: unknown) => {
-    replace(main, h("p", { class: "form-error" }, problemOf(error).message));
+    const problem = problemOf(error);
+    replace(main, h("p", { class: "form-error", role: "alert" }, problem.message));
+    // A server still connecting to its database answers UNAVAILABLE: retry.
+    if (problem.code === Code.Unavailable) window.setTimeout(() => void route(), 2000);
     return null;
   });
   if (!info) return;
@@ -105,6 +109,8 @@ async function route(): Promise<void> {
   const view = window.location.hash.replace(/^#\/?/, "") || (isAdmin(me) ? "users" : "account");
   if (view === "users" && isAdmin(me)) return renderUsers();
   if (view === "webhooks") return renderWebhooks();
+  if (view === "notifications") return renderNotifications();
+  if (view === "instance" && isAdmin(me)) return renderInstanceSettings();
   return renderAccount();
 }
 
@@ -115,6 +121,8 @@ function renderNav(): void {
     isAdmin(me) && h("a", { href: "#/users" }, "Users"),
     h("a", { href: "#/account" }, "My account"),
     h("a", { href: "#/webhooks" }, "Webhooks"),
+    h("a", { href: "#/notifications" }, "Notifications"),
+    isAdmin(me) && h("a", { href: "#/instance" }, "Instance"),
     h("span", { class: "who", "data-testid": "signed-in-as" }, `${me.username || me.email} (${User_Role[me.role]})`),
     h("button", { type: "button", "data-testid": "sign-out", onclick: signOut }, "Sign out"),
   );
@@ -524,8 +532,106 @@ function renderAccount(): void {
     }
   });
 
-  replace(main, profile, h("h2", {}, "Personal access tokens"), shown, list, form);
+  replace(main, profile, profileForm(user), preferencesForm(user), statsCard(user), h("h2", {}, "Personal access tokens"), shown, list, form);
   void load();
+}
+
+/** The caller's own fields, saved against the etag they were read with. */
+function profileForm(user: User): HTMLElement {
+  const displayName = input("display_name", "Display name", { value: user.displayName });
+  const email = input("email", "Email", { type: "email", value: user.email });
+  const password = input("password", "New password (empty = unchanged)", { type: "password", autocomplete: "new-password" });
+  const form = h("form", { class: "card", "data-testid": "profile-form" });
+  const done = h("p", { class: "ok", role: "status" });
+  replace(form, h("h3", {}, "Profile"), displayName.row, email.row, password.row, h("button", { type: "submit" }, "Save profile"), formError(), done);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    done.textContent = "";
+    const paths: string[] = [];
+    if (displayName.control.value !== user.displayName) paths.push("display_name");
+    if (email.control.value.trim() !== user.email) paths.push("email");
+    if (password.control.value) paths.push("password");
+    if (paths.length === 0) {
+      showProblem(form, { code: Code.InvalidArgument, message: "nothing changed", fields: [] });
+      return;
+    }
+    try {
+      me = await users.updateUser({
+        user: { name: user.name, etag: user.etag, displayName: displayName.control.value, email: email.control.value.trim(), password: password.control.value },
+        updateMask: { paths },
+        allowMissing: paths.includes("password"),
+      });
+      showProblem(form, null);
+      renderNav();
+      renderAccount();
+    } catch (error) {
+      showProblem(form, problemOf(error, "your account changed since this page was opened; reload"));
+    }
+  });
+  return form;
+}
+
+/** GENERAL: locale, theme and the default memo visibility. */
+function preferencesForm(user: User): HTMLElement {
+  const form = h("form", { class: "card", "data-testid": "preferences-form" }, h("h3", {}, "Preferences"), h("p", { class: "muted" }, "Loading…"));
+  const name = `${user.name}/settings/GENERAL`;
+  void users.getUserSetting({ name }).then(
+    (setting) => {
+      const general = setting.value.case === "generalSetting" ? setting.value.value : undefined;
+      const locale = input("locale", "Locale (BCP-47, e.g. en, fr)", { value: general?.locale ?? "en" });
+      const theme = input("theme", "Theme", { value: general?.theme ?? "default" });
+      const visibility = select(
+        "memo_visibility",
+        "Default memo visibility",
+        [["PRIVATE", "private"], ["PROTECTED", "signed-in users"], ["PUBLIC", "public"]],
+        Visibility[general?.memoVisibility ?? Visibility.PRIVATE],
+      );
+      const done = h("p", { class: "ok", role: "status" });
+      replace(form, h("h3", {}, "Preferences"), locale.row, theme.row, visibility.row, h("button", { type: "submit" }, "Save preferences"), formError(), done);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        done.textContent = "";
+        try {
+          await users.updateUserSetting({
+            setting: {
+              name,
+              value: {
+                case: "generalSetting",
+                value: { locale: locale.control.value.trim(), theme: theme.control.value.trim(), memoVisibility: Visibility[visibility.control.value as keyof typeof Visibility] },
+              },
+            },
+            updateMask: { paths: ["general_setting.locale", "general_setting.theme", "general_setting.memo_visibility"] },
+          });
+          showProblem(form, null);
+          done.textContent = "saved";
+        } catch (error) {
+          showProblem(form, problemOf(error));
+        }
+      });
+    },
+    (error: unknown) => replace(form, h("h3", {}, "Preferences"), h("p", { class: "form-error", role: "alert" }, problemOf(error).message)),
+  );
+  return form;
+}
+
+function statsCard(user: User): HTMLElement {
+  const card = h("div", { class: "card", "data-testid": "stats" }, h("h3", {}, "Statistics"));
+  void users.getUserStats({ name: user.name }).then(
+    (stats) => {
+      const types = stats.memoTypeStats;
+      const tags = Object.entries(stats.tagCount).sort(([, a], [, b]) => b - a).slice(0, 10);
+      card.append(
+        h("dl", {},
+          h("dt", {}, "Memos"), h("dd", {}, String(stats.totalMemoCount)),
+          h("dt", {}, "With links / code / tasks / open tasks"),
+          h("dd", {}, `${types?.linkCount ?? 0} / ${types?.codeCount ?? 0} / ${types?.todoCount ?? 0} / ${types?.undoCount ?? 0}`),
+          h("dt", {}, "Top tags"), h("dd", {}, tags.length ? tags.map(([tag, count]) => `#${tag} (${count})`).join(", ") : "—"),
+        ),
+      );
+    },
+    (error: unknown) => card.append(h("p", { class: "form-error", role: "alert" }, problemOf(error).message)),
+  );
+  return card;
 }
 
 // ---------------------------------------------------------------- webhooks
@@ -605,6 +711,96 @@ function renderWebhooks(): void {
   });
   replace(main, h("h2", {}, "Webhooks"), shown, list, form);
   void load();
+}
+
+// ---------------------------------------------------------------- notifications
+
+const notificationsPager = new Pager();
+
+function renderNotifications(): void {
+  if (!me) return;
+  const owner = me;
+  const list = h("div", { "data-testid": "notifications-list" });
+  async function load(): Promise<void> {
+    try {
+      const response = await users.listUserNotifications({ parent: owner.name, pageSize: PAGE_SIZE, pageToken: notificationsPager.current });
+      notificationsPager.next = response.nextPageToken;
+      replace(
+        list,
+        response.notifications.length === 0
+          ? h("p", { class: "muted" }, "No notifications.")
+          : h(
+              "table",
+              {},
+              h("thead", {}, h("tr", {}, ...["When", "Type", "From", "Memo", "Status", ""].map((title) => h("th", {}, title)))),
+              h("tbody", {}, ...response.notifications.map((notification) => {
+                const cell = h("td", { class: "actions" });
+                const failed = (error: unknown) => cell.append(h("div", { class: "form-error", role: "alert" }, problemOf(error).message));
+                replace(
+                  cell,
+                  notification.status === UserNotification_Status.UNREAD &&
+                    h("button", { type: "button", onclick: () => users.updateUserNotification({ notification: { name: notification.name, status: UserNotification_Status.ARCHIVED }, updateMask: { paths: ["status"] } }).then(load, failed) }, "Archive"),
+                  h("button", { type: "button", class: "danger", onclick: () => users.deleteUserNotification({ name: notification.name }).then(load, failed) }, "Delete"),
+                );
+                return h(
+                  "tr",
+                  {},
+                  h("td", {}, time(notification.createTime)),
+                  h("td", {}, UserNotification_Type[notification.type] ?? ""),
+                  h("td", {}, notification.sender),
+                  h("td", {}, notification.memo),
+                  h("td", {}, UserNotification_Status[notification.status] ?? ""),
+                  cell,
+                );
+              })),
+            ),
+        notificationsPager.controls(() => void load(), "notifications-pager"),
+      );
+    } catch (error) {
+      replace(list, h("p", { class: "form-error", role: "alert" }, problemOf(error).message));
+    }
+  }
+  replace(main, h("h2", {}, "Notifications"), list);
+  void load();
+}
+
+// ---------------------------------------------------------------- instance
+
+function renderInstanceSettings(): void {
+  const form = h("form", { class: "card", "data-testid": "instance-form" }, h("h2", {}, "Instance settings"), h("p", { class: "muted" }, "Loading…"));
+  replace(main, form);
+  void system.getInstanceSettings({}).then(
+    (settings) => {
+      const allow = h("input", { type: "checkbox", id: "allow-registration", "data-field": "allow_registration", checked: settings.allowRegistration }) as HTMLInputElement;
+      const lifetime = input("session_lifetime_seconds", "Session lifetime (seconds)", { type: "number", min: "1", value: String(settings.sessionLifetimeSeconds) });
+      const done = h("p", { class: "ok", role: "status" });
+      replace(
+        form,
+        h("h2", {}, "Instance settings"),
+        h("div", { class: "field" }, allow, h("label", { for: "allow-registration" }, " Anyone may register (CreateUser without credentials)"), h("div", { class: "field-error", "data-error-for": "allow_registration" })),
+        lifetime.row,
+        h("p", { class: "muted" }, `updated ${time(settings.updatedAt)}`),
+        h("button", { type: "submit" }, "Save"),
+        formError(),
+        done,
+      );
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        done.textContent = "";
+        try {
+          await system.updateInstanceSettings({
+            settings: { allowRegistration: allow.checked, sessionLifetimeSeconds: BigInt(lifetime.control.value || "0") },
+            updateMask: { paths: ["allow_registration", "session_lifetime_seconds"] },
+          });
+          showProblem(form, null);
+          done.textContent = "saved";
+        } catch (error) {
+          showProblem(form, problemOf(error));
+        }
+      });
+    },
+    (error: unknown) => form.append(h("p", { class: "form-error", role: "alert" }, problemOf(error).message)),
+  );
 }
 
 window.addEventListener("hashchange", () => void route());
