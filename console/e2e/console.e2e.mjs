@@ -210,6 +210,7 @@ try {
     await atField.filter({ hasText: /./ }).waitFor();
     check((await byTestId("webhook-url").getAttribute("aria-invalid")) === "true", "the URL field is marked invalid");
     console.log(`   at the URL field: ${await atField.textContent()}`);
+    check((await atField.textContent()).includes("loopback"), "the field says why");
   });
 
   await step("stale-etag-conflict-explained", async () => {
@@ -226,6 +227,20 @@ try {
     const message = form.locator(".form-error");
     await message.filter({ hasText: "someone changed this user since you opened it; reload" }).waitFor();
     console.log(`   on save: ${await message.textContent()}`);
+    await byTestId("reload-user").click();
+    const reloaded = byTestId("edit-user-form");
+    check((await reloaded.getByLabel("Display name").inputValue()) === "Bob elsewhere", "the reloaded form shows the other change");
+    await reloaded.getByLabel("Display name").fill("Bob from the console");
+    await reloaded.getByRole("button", { name: "Save" }).click();
+    await page.getByText("saved bob").waitFor();
+    await byTestId("user-bob").getByText("Bob from the console").waitFor();
+  });
+
+  await step("user-deleted-with-force", async () => {
+    await byTestId("user-alex").getByRole("button", { name: "Delete" }).click();
+    await byTestId("confirm-delete").click();
+    await byTestId("users-total").filter({ hasText: "13 user(s)" }).waitFor();
+    check((await byTestId("user-alex").count()) === 0, "alex is gone");
   });
 
   check(browserErrors.length === 0 || browserErrors.every((error) => error.includes("Failed to load resource")), `no script errors: ${browserErrors.join("; ")}`);

@@ -30,6 +30,7 @@ function showProblem(form: HTMLElement, problem: ApiProblem | null): void {
   const formError = form.querySelector<HTMLElement>(".form-error");
   if (formError) formError.textContent = problem ? problem.message : "";
   if (!problem) return;
+  let unplaced = 0;
   for (const violation of problem.fields) {
     const slot = [...form.querySelectorAll<HTMLElement>("[data-error-for]")].find((candidate) => {
       const name = candidate.dataset.errorFor ?? "";
@@ -38,9 +39,14 @@ function showProblem(form: HTMLElement, problem: ApiProblem | null): void {
     if (slot) {
       slot.textContent = violation.description;
       form.querySelector(`[data-field="${slot.dataset.errorFor}"]`)?.setAttribute("aria-invalid", "true");
-    } else if (formError) {
-      formError.textContent += ` — ${violation.field}: ${violation.description}`;
+    } else {
+      unplaced += 1;
+      if (formError) formError.textContent += ` — ${violation.field}: ${violation.description}`;
     }
+  }
+  // Every violation stands at its field: say so once instead of repeating it.
+  if (formError && problem.fields.length > 0 && unplaced === 0) {
+    formError.textContent = problem.fields.length === 1 ? "please correct the marked field" : "please correct the marked fields";
   }
 }
 
@@ -399,7 +405,19 @@ function renderUsers(): void {
         replace(editor, h("p", { class: "ok", role: "status" }, `saved ${user.username || user.email}`));
         await load();
       } catch (error) {
-        showProblem(form, problemOf(error, CONFLICT_HINT));
+        const problem = problemOf(error, CONFLICT_HINT);
+        showProblem(form, problem);
+        if (problem.code === Code.Aborted) {
+          form.append(
+            h("button", { type: "button", "data-testid": "reload-user", onclick: async () => {
+              try {
+                openEditor(await users.getUser({ name: user.name }));
+              } catch (reloadError) {
+                showProblem(form, problemOf(reloadError));
+              }
+            } }, "Reload this user"),
+          );
+        }
       }
     });
     replace(editor, form);
