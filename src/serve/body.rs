@@ -78,9 +78,11 @@ where
         }
         let aborted = ClientAborted::default();
         request.extensions_mut().insert(aborted.clone());
+        let drain_on_drop = request.version() <= http::Version::HTTP_11;
         let request = request.map(|body| {
             Body::new(BoundedBody {
                 inner: body,
+                drain_on_drop,
                 deadline: tokio::time::sleep(self.layer.read_timeout),
                 read_timeout: self.layer.read_timeout,
                 reservation: Reservation {
@@ -109,10 +111,16 @@ impl ClientAborted {
     }
 }
 
+/// What is left of an HTTP/1.1 body nobody read is read and discarded, up
+/// to this much and for this long, so the connection stays usable.
+const DRAIN_LIMIT_BYTES: usize = 256 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
 pin_project_lite::pin_project! {
     struct BoundedBody {
-        #[pin]
         inner: Body,
+        // HTTP/1.1: a body dropped unread is drained (see `Drop`).
+        drain_on_drop: bool,
         #[pin]
         deadline: Sleep,
         read_timeout: Duration,
@@ -120,6 +128,37 @@ pin_project_lite::pin_project! {
         // After an error the body is over: readers must not see more data.
         failed: bool,
         aborted: ClientAborted,
+    }
+
+    // A call refused before its body is read (no credentials, say) drops
+    // the body. Over HTTP/1.1 hyper then closes the connection after the
+    // answer without saying so, and a client still sending the body, or
+    // reusing the connection, gets EPIPE instead of the answer. Reading the
+    // rest of a small body keeps the connection in step; a large or slow
+    // one is still cut off, so refused clients cannot make us read much.
+    impl PinnedDrop for BoundedBody {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.drain_on_drop || *this.failed || http_body::Body::is_end_stream(&*this.inner) {
+                return;
+            }
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            let mut rest = std::mem::take(this.inner);
+            runtime.spawn(async move {
+                let drain = async {
+                    let mut drained = 0usize;
+                    while let Some(Ok(frame)) = http_body_util::BodyExt::frame(&mut rest).await {
+                        drained += frame.data_ref().map_or(0, Bytes::len);
+                        if drained > DRAIN_LIMIT_BYTES {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            });
+        }
     }
 }
 
@@ -144,7 +183,7 @@ impl http_body::Body for BoundedBody {
             ));
             return Poll::Ready(Some(Err(Box::new(status))));
         }
-        let frame = match this.inner.poll_frame(cx) {
+        let frame = match Pin::new(this.inner).poll_frame(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Ready(Some(Ok(frame))) => frame,

@@ -469,3 +469,98 @@ async fn malformed_and_oversized_messages_are_refused_before_any_handler() {
         assert_eq!(anonymous.code, 16, "{protocol:?}: {anonymous:?}");
     }
 }
+
+/// Reads one HTTP/1.1 response (content-length or chunked) from `stream`;
+/// returns its status, or `None` if the connection closed first.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> Option<u16> {
+    use tokio::io::AsyncReadExt as _;
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = received.windows(4).position(|window| window == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let read = stream.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        received.extend_from_slice(&chunk[..read]);
+    };
+    let head = String::from_utf8_lossy(&received[..head_end]).to_ascii_lowercase();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .map(|value| value.trim().parse::<usize>().unwrap());
+    let complete = |body: &[u8]| match length {
+        Some(length) => body.len() >= length,
+        None => body.ends_with(b"0\r\n\r\n"),
+    };
+    while !complete(&received[head_end..]) {
+        let read = stream.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        received.extend_from_slice(&chunk[..read]);
+    }
+    Some(status)
+}
+
+#[tokio::test]
+async fn a_call_refused_before_its_body_keeps_the_http1_connection_usable() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.initialize().await;
+    let json = br#"{"name": "users/me"}"#;
+    let frame = frame(&[]);
+    let cases: [(&str, &str, &str, &[u8]); 3] = [
+        (
+            "connect",
+            "/goodmem.v1.UserService/GetUser",
+            "application/json",
+            json,
+        ),
+        (
+            "grpc-web",
+            "/goodmem.v1.UserService/GetUser",
+            "application/grpc-web+proto",
+            &frame,
+        ),
+        (
+            "rest",
+            "/v1/memos",
+            "application/json",
+            br#"{"content": "x"}"#,
+        ),
+    ];
+    for (protocol, path, content_type, body) in cases {
+        let mut stream = tokio::net::TcpStream::connect(app.authority())
+            .await
+            .unwrap();
+        // The headers first; the body only once the refusal has arrived,
+        // as a client streaming its upload would.
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: roster\r\ncontent-type: {content_type}\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let refused = read_response(&mut stream).await;
+        assert!(
+            matches!(refused, Some(200 | 401)),
+            "{protocol}: {refused:?}"
+        );
+        stream.write_all(body).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: roster\r\n\r\n")
+            .await
+            .unwrap();
+        let next = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            read_response(&mut stream),
+        )
+        .await
+        .expect("an answer on the same connection");
+        assert_eq!(next, Some(200), "{protocol}: the connection was closed");
+    }
+}
