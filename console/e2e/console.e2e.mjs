@@ -213,6 +213,33 @@ try {
     check((await atField.textContent()).includes("loopback"), "the field says why");
   });
 
+  await step("webhook-created-edited-deleted", async () => {
+    const form = byTestId("create-webhook-form");
+    // A documentation address (TEST-NET-3): accepted, and never called, as
+    // nothing in this test makes an event.
+    await byTestId("webhook-url").fill("https://203.0.113.7/hook");
+    await form.getByLabel("Display name").fill("audit");
+    await form.getByRole("button", { name: "Add webhook" }).click();
+    const secret = (await byTestId("webhook-secret").textContent()) ?? "";
+    check(secret.startsWith("whsec_"), `signing secret shown once: ${secret}`);
+    const row = byTestId("webhooks-list").locator("tbody tr").first();
+    await row.getByLabel("url").fill("http://10.0.0.1/x");
+    await row.getByRole("button", { name: "Save" }).click();
+    await row.locator('[data-error-for="url"]').filter({ hasText: "private" }).waitFor();
+    await row.getByLabel("url").fill("https://203.0.113.8/hook");
+    await row.getByLabel("display name").fill("audit log");
+    await row.getByRole("button", { name: "Save" }).click();
+    // The list is rebuilt from the server once the update is stored.
+    await byTestId("webhooks-list").locator('input[value="audit log"]').waitFor();
+    await page.reload();
+    const saved = byTestId("webhooks-list").locator("tbody tr").first();
+    check((await saved.getByLabel("display name").inputValue()) === "audit log", "the new name is stored");
+    check((await saved.getByLabel("url").inputValue()) === "https://203.0.113.8/hook", "the new URL is stored");
+    check((await byTestId("webhook-secret").count()) === 0, "the secret is not shown again");
+    await saved.getByRole("button", { name: "Delete" }).click();
+    await byTestId("webhooks-list").getByText("No webhooks.").waitFor();
+  });
+
   await step("stale-etag-conflict-explained", async () => {
     await page.getByRole("link", { name: "Users" }).click();
     await byTestId("edit-bob").click();
@@ -228,8 +255,9 @@ try {
     await message.filter({ hasText: "someone changed this user since you opened it; reload" }).waitFor();
     console.log(`   on save: ${await message.textContent()}`);
     await byTestId("reload-user").click();
+    // The form is rebuilt from a fresh GetUser: it shows the other change.
+    await byTestId("edit-user-form").locator('input[value="Bob elsewhere"]').waitFor();
     const reloaded = byTestId("edit-user-form");
-    check((await reloaded.getByLabel("Display name").inputValue()) === "Bob elsewhere", "the reloaded form shows the other change");
     await reloaded.getByLabel("Display name").fill("Bob from the console");
     await reloaded.getByRole("button", { name: "Save" }).click();
     await page.getByText("saved bob").waitFor();
@@ -243,7 +271,7 @@ try {
     check((await byTestId("user-alex").count()) === 0, "alex is gone");
   });
 
-  check(browserErrors.length === 0 || browserErrors.every((error) => error.includes("Failed to load resource")), `no script errors: ${browserErrors.join("; ")}`);
+  check(browserErrors.length === 0, `no errors in the browser console: ${browserErrors.join("; ")}`);
   console.log("all steps passed");
 } catch (error) {
   exitCode = 1;
