@@ -92,6 +92,8 @@ async fn the_console_works_in_a_real_browser() {
     }
     let app = TestApp::spawn(Backend::Sqlite).await;
     let screenshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console-e2e");
+    // Only this run's screenshots (and any failure's) are left there.
+    let _ = std::fs::remove_dir_all(&screenshots);
     std::fs::create_dir_all(&screenshots).unwrap();
 
     let base_url = app.base_url();
