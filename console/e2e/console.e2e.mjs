@@ -257,6 +257,10 @@ try {
     const message = form.locator(".form-error");
     await message.filter({ hasText: "someone changed this user since you opened it; reload" }).waitFor();
     console.log(`   on save: ${await message.textContent()}`);
+    await byTestId("reload-user").waitFor();
+  });
+
+  await step("stale-etag-reloaded-and-saved", async () => {
     await byTestId("reload-user").click();
     // The form is rebuilt from a fresh GetUser: it shows the other change.
     await byTestId("edit-user-form").locator('input[value="Bob elsewhere"]').waitFor();
@@ -272,6 +276,43 @@ try {
     await byTestId("confirm-delete").click();
     await byTestId("users-total").filter({ hasText: "13 user(s)" }).waitFor();
     check((await byTestId("user-alex").count()) === 0, "alex is gone");
+  });
+
+  await step("all-user-stats-paged", async () => {
+    const root = await api("GetUser", {}, rootKey);
+    check(root.status === 200, `GetUser root: ${JSON.stringify(root)}`);
+    // The browser is signed in as alice: root's public memo counts for her,
+    // its private one does not.
+    const content = "See [the docs](https://example.com/docs) and `cargo test`.\n\n- [ ] ship it #release\n- [x] test it #release #ci";
+    for (const visibility of ["PUBLIC", "PRIVATE"]) {
+      const memo = await api("CreateMemo", { memo: { content, visibility } }, rootKey, "MemoService");
+      check(memo.status === 200, `CreateMemo ${visibility}: ${JSON.stringify(memo)}`);
+    }
+    await page.getByRole("link", { name: "Stats" }).click();
+    const row = byTestId(`stats-${root.body.name}`);
+    await row.waitFor();
+    const cells = await row.locator("td").allTextContents();
+    console.log(`   ${root.body.name}: ${cells.join(" | ")}`);
+    check(
+      JSON.stringify(cells.slice(0, 6)) === JSON.stringify([`root${root.body.name}`, "1", "1", "1", "1", "1"]),
+      `root's public memo counted, with a link, code, tasks and an open task: ${cells.join(" | ")}`,
+    );
+    check(
+      cells[6].split(", ").sort().join(", ") === "#ci (1), #release (1)",
+      `its tags counted once each: ${cells[6]}`,
+    );
+    const bob = await api("GetUser", { username: "bob" }, rootKey);
+    const bobCells = await byTestId(`stats-${bob.body.name}`).locator("td").allTextContents();
+    check(bobCells[0] === `bob${bob.body.name}` && bobCells[1] === "0", `bob has no memos: ${bobCells.join(" | ")}`);
+    // 13 live users: 10 on the first page, 3 on the second.
+    const rows = byTestId("all-stats-list").locator("tbody tr");
+    check((await rows.count()) === 10, "a page holds 10 users");
+    await byTestId("all-stats-pager").getByRole("button", { name: "Next →" }).click();
+    await byTestId("all-stats-pager").getByText("page 2").waitFor();
+    check((await rows.count()) === 3, "page 2 holds the other 3");
+    check((await row.count()) === 0, "root is on page 1 only");
+    await byTestId("all-stats-pager").getByRole("button", { name: "← Previous" }).click();
+    await row.waitFor();
   });
 
   check(browserErrors.length === 0, `no errors in the browser console: ${browserErrors.join("; ")}`);

@@ -1,9 +1,10 @@
-// Roster's console: set-up, sign-in, users (admins), the caller's account
-// and tokens, and webhooks, all over gRPC-Web with the generated client.
+// Roster's console: set-up, sign-in, users and everyone's memo statistics
+// (admins), the caller's account and tokens, and webhooks, all over gRPC-Web with the generated client.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { auth, Code, credential, problemOf, system, users, type ApiProblem } from "./api.js";
 import { formatTime, h, input, replace, select } from "./dom.js";
 import { User_Role, User_State, type User } from "./gen/goodmem/v1/user_pb.js";
+import type { UserStats } from "./gen/goodmem/v1/user_service_pb.js";
 import { UserNotification_Status, UserNotification_Type, Visibility } from "./gen/goodmem/v1/user_resources_pb.js";
 import "./app.css";
 
@@ -114,6 +115,7 @@ async function route(): Promise<void> {
   if (!me) return renderSignIn();
   const view = window.location.hash.replace(/^#\/?/, "") || (isAdmin(me) ? "users" : "account");
   if (view === "users" && isAdmin(me)) return renderUsers();
+  if (view === "stats" && isAdmin(me)) return renderAllStats();
   if (view === "webhooks") return renderWebhooks();
   if (view === "notifications") return renderNotifications();
   if (view === "instance" && isAdmin(me)) return renderInstanceSettings();
@@ -125,6 +127,7 @@ function renderNav(): void {
   replace(
     nav,
     isAdmin(me) && h("a", { href: "#/users" }, "Users"),
+    isAdmin(me) && h("a", { href: "#/stats" }, "Stats"),
     h("a", { href: "#/account" }, "My account"),
     h("a", { href: "#/webhooks" }, "Webhooks"),
     h("a", { href: "#/notifications" }, "Notifications"),
@@ -461,6 +464,61 @@ function createUserForm(created: () => void): HTMLElement {
   return form;
 }
 
+// ---------------------------------------------------------------- stats
+
+const statsPager = new Pager();
+
+/** "#tag (count)", most used first, at most ten. */
+function topTags(tagCount: UserStats["tagCount"]): string {
+  const tags = Object.entries(tagCount).sort(([, a], [, b]) => b - a).slice(0, 10);
+  return tags.length ? tags.map(([tag, count]) => `#${tag} (${count})`).join(", ") : "—";
+}
+
+/** Every live user's memo statistics (ListAllUserStats), a page at a time. */
+function renderAllStats(): void {
+  const list = h("div", { "data-testid": "all-stats-list" });
+  async function load(): Promise<void> {
+    try {
+      const response = await users.listAllUserStats({ pageSize: PAGE_SIZE, pageToken: statsPager.current });
+      statsPager.next = response.nextPageToken;
+      // The statistics name users by id only: their usernames, for people to
+      // read; a user who cannot be read (deleted meanwhile) keeps just the id.
+      const usernames = await Promise.all(
+        response.stats.map((stats) => users.getUser({ name: stats.name }).then((user) => user.username || user.email, () => "")),
+      );
+      replace(
+        list,
+        response.stats.length === 0
+          ? h("p", { class: "muted" }, "No users.")
+          : h(
+              "table",
+              {},
+              h("thead", {}, h("tr", {}, ...["User", "Memos", "Links", "Code", "Tasks", "Open tasks", "Top tags"].map((title) => h("th", {}, title)))),
+              h("tbody", {}, ...response.stats.map((stats, index) => {
+                const types = stats.memoTypeStats;
+                return h(
+                  "tr",
+                  { "data-testid": `stats-${stats.name}` },
+                  h("td", {}, usernames[index] || "—", h("div", { class: "muted" }, stats.name)),
+                  h("td", {}, String(stats.totalMemoCount)),
+                  h("td", {}, String(types?.linkCount ?? 0)),
+                  h("td", {}, String(types?.codeCount ?? 0)),
+                  h("td", {}, String(types?.todoCount ?? 0)),
+                  h("td", {}, String(types?.undoCount ?? 0)),
+                  h("td", {}, topTags(stats.tagCount)),
+                );
+              })),
+            ),
+        statsPager.controls(() => void load(), "all-stats-pager"),
+      );
+    } catch (error) {
+      replace(list, h("p", { class: "form-error", role: "alert" }, problemOf(error).message));
+    }
+  }
+  replace(main, h("h2", {}, "Memo statistics"), h("p", { class: "muted" }, "Every user's memos that are not comments and not deleted: all of your own, the public and protected ones of others."), list);
+  void load();
+}
+
 // ---------------------------------------------------------------- account
 
 const tokensPager = new Pager();
@@ -637,13 +695,12 @@ function statsCard(user: User): HTMLElement {
   void users.getUserStats({ name: user.name }).then(
     (stats) => {
       const types = stats.memoTypeStats;
-      const tags = Object.entries(stats.tagCount).sort(([, a], [, b]) => b - a).slice(0, 10);
       card.append(
         h("dl", {},
           h("dt", {}, "Memos"), h("dd", {}, String(stats.totalMemoCount)),
           h("dt", {}, "With links / code / tasks / open tasks"),
           h("dd", {}, `${types?.linkCount ?? 0} / ${types?.codeCount ?? 0} / ${types?.todoCount ?? 0} / ${types?.undoCount ?? 0}`),
-          h("dt", {}, "Top tags"), h("dd", {}, tags.length ? tags.map(([tag, count]) => `#${tag} (${count})`).join(", ") : "—"),
+          h("dt", {}, "Top tags"), h("dd", {}, topTags(stats.tagCount)),
         ),
       );
     },

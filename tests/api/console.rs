@@ -74,7 +74,8 @@ async fn the_console_is_served_at_the_root_with_a_strict_policy() {
 }
 
 /// Set-up, sign-in, users with a filter, a scoped token revoked, a refused
-/// webhook URL and a stale-etag conflict, in Chromium against this server.
+/// webhook URL, a stale-etag conflict and everyone's memo statistics, in
+/// Chromium against this server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_works_in_a_real_browser() {
     let (Some(node), Some(chromium)) = (external_tool("node"), external_tool("chromium")) else {
