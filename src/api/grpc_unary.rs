@@ -148,8 +148,8 @@ async fn read_message(
     Ok(data)
 }
 
-/// `OUT_OF_RANGE`, as tonic's own limit answers.
-fn too_large(max_message: usize) -> Status {
+/// `OUT_OF_RANGE`, as tonic's own limit answers (the Connect layer's too).
+pub(crate) fn too_large(max_message: usize) -> Status {
     Status::out_of_range(format!(
         "the request message is too large: the limit is {max_message} bytes"
     ))
@@ -157,26 +157,35 @@ fn too_large(max_message: usize) -> Status {
 
 /// A body that failed to arrive: over the limit, cut short by the server's
 /// body bounds (their status), undecodable gRPC-Web text, or the client
-/// going away.
-fn body_error(
+/// going away. The Connect layer reads its bodies with the same rules.
+pub(crate) fn body_error(
     error: &(dyn std::error::Error + Send + Sync + 'static),
     max_message: usize,
 ) -> Status {
     if error.is::<http_body_util::LengthLimitError>() {
         return too_large(max_message);
     }
+    match status_in_chain(error) {
+        // tonic-web reports gRPC-Web text that is not base64 as INTERNAL.
+        Some(status) if status.code() == tonic::Code::Internal => malformed(status.message()),
+        Some(status) => status.clone(),
+        None => Status::cancelled("the request body did not arrive"),
+    }
+}
+
+/// The status somewhere in an error's source chain: body errors carry the
+/// status of whoever failed them (the body bounds, tonic, our adapters).
+pub(crate) fn status_in_chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a Status> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
         if let Some(status) = cause.downcast_ref::<Status>() {
-            // tonic-web reports gRPC-Web text that is not base64 as INTERNAL.
-            if status.code() == tonic::Code::Internal {
-                return malformed(status.message());
-            }
-            return status.clone();
+            return Some(status);
         }
         source = cause.source();
     }
-    Status::cancelled("the request body did not arrive")
+    None
 }
 
 /// `200`, `content-type: application/grpc`, the handler's metadata, one

@@ -6,6 +6,8 @@ use std::io::{Read as _, Write as _};
 use bytes::{Buf as _, Bytes, BytesMut};
 use tonic::Status;
 
+pub(crate) use crate::api::grpc_unary::too_large;
+
 /// The message is compressed with the stream's negotiated encoding.
 pub(crate) const COMPRESSED: u8 = 0b01;
 /// The server's last envelope: a JSON end-of-stream message.
@@ -67,13 +69,6 @@ pub(crate) fn encode(flags: u8, data: &[u8]) -> Bytes {
     framed.extend_from_slice(&u32::try_from(data.len()).unwrap_or(u32::MAX).to_be_bytes());
     framed.extend_from_slice(data);
     Bytes::from(framed)
-}
-
-/// `OUT_OF_RANGE`, as the other protocols answer an oversize message.
-pub(crate) fn too_large(max: usize) -> Status {
-    Status::out_of_range(format!(
-        "the request message is too large: the limit is {max} bytes"
-    ))
 }
 
 /// Messages shorter than this are sent uncompressed even when the client

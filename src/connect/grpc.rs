@@ -6,6 +6,7 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Method, Request, Version, header};
 use tonic::Status;
 
+use crate::api::grpc_unary::status_in_chain;
 use crate::telemetry::metrics::Protocol;
 
 /// Request headers that describe the Connect framing, not the call.
@@ -76,12 +77,7 @@ pub(crate) fn metadata_headers(headers: &HeaderMap) -> HeaderMap {
 /// The status a failed body carries somewhere in its error chain, else
 /// `CANCELLED` (the client went away or the stream was cut).
 pub(crate) fn status_of_error(error: &(dyn std::error::Error + 'static)) -> Status {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(cause) = source {
-        if let Some(status) = cause.downcast_ref::<Status>() {
-            return status.clone();
-        }
-        source = cause.source();
-    }
-    Status::cancelled("the stream was cut short")
+    status_in_chain(error)
+        .cloned()
+        .unwrap_or_else(|| Status::cancelled("the stream was cut short"))
 }

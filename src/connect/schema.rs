@@ -96,11 +96,7 @@ impl Codec {
         message: Option<&MessageDescriptor>,
         data: Bytes,
     ) -> Result<Bytes, Status> {
-        match (self, message) {
-            (Self::Proto, _) => Ok(data),
-            (Self::Json, Some(message)) => json_to_wire(message, &data).map(Bytes::from),
-            (Self::Json, None) => Err(Status::unimplemented("unknown method")),
-        }
+        self.convert(message, data, json_to_wire)
     }
 
     /// Wire bytes of a reply → this codec.
@@ -109,9 +105,20 @@ impl Codec {
         message: Option<&MessageDescriptor>,
         data: Bytes,
     ) -> Result<Bytes, Status> {
+        self.convert(message, data, wire_to_json)
+    }
+
+    /// Binary passes unchanged; JSON is converted by `json`, which needs
+    /// the message type.
+    fn convert(
+        self,
+        message: Option<&MessageDescriptor>,
+        data: Bytes,
+        json: fn(&MessageDescriptor, &[u8]) -> Result<Vec<u8>, Status>,
+    ) -> Result<Bytes, Status> {
         match (self, message) {
             (Self::Proto, _) => Ok(data),
-            (Self::Json, Some(message)) => wire_to_json(message, &data).map(Bytes::from),
+            (Self::Json, Some(message)) => json(message, &data).map(Bytes::from),
             (Self::Json, None) => Err(Status::unimplemented("unknown method")),
         }
     }

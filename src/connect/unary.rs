@@ -20,6 +20,7 @@ use super::error::{error_value, unary_error};
 use super::grpc::{grpc_request, metadata_headers, status_of_error};
 use super::schema::{Codec, MethodSchema};
 use super::{Shared, apply_timeout, check_protocol_version};
+use crate::api::grpc_unary::body_error;
 use crate::api::methods::RpcKind;
 use crate::telemetry::metrics::Protocol;
 
@@ -44,10 +45,7 @@ pub(super) async fn post(
     let message = async move {
         let data = match Limited::new(body, max).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-                return Err(too_large(max));
-            }
-            Err(error) => return Err(status_of_error(&*error)),
+            Err(error) => return Err(body_error(&*error, max)),
         };
         if gzipped {
             gunzip(&data, max)

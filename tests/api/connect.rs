@@ -60,6 +60,23 @@ fn gunzip(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A Connect GET of `method` with `query`, with `key` if given.
+async fn connect_get(
+    app: &TestApp,
+    method: &str,
+    query: &str,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let request = app
+        .http()
+        .get(format!("{}{method}?connect=v1&{query}", app.base_url()));
+    let request = match key {
+        Some(key) => request.header("x-api-key", key),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_read_rpc_answers_get_and_a_write_rpc_refuses_it() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -70,16 +87,13 @@ async fn a_read_rpc_answers_get_and_a_write_rpc_refuses_it() {
     let encoded: String =
         percent_encoding::utf8_percent_encode(&message, percent_encoding::NON_ALPHANUMERIC)
             .to_string();
-    let response = app
-        .http()
-        .get(format!(
-            "{}{GET_USER}?connect=v1&encoding=json&message={encoded}",
-            app.base_url()
-        ))
-        .header("x-api-key", &root_key)
-        .send()
-        .await
-        .unwrap();
+    let response = connect_get(
+        &app,
+        GET_USER,
+        &format!("encoding=json&message={encoded}"),
+        Some(&root_key),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let user: Value = response.json().await.unwrap();
     assert_eq!(
@@ -93,43 +107,24 @@ async fn a_read_rpc_answers_get_and_a_write_rpc_refuses_it() {
         ..Default::default()
     };
     let message = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(request.encode_to_vec());
-    let response = app
-        .http()
-        .get(format!(
-            "{}{GET_USER}?connect=v1&encoding=proto&base64=1&message={message}",
-            app.base_url()
-        ))
-        .header("x-api-key", &root_key)
-        .send()
-        .await
-        .unwrap();
+    let binary = format!("encoding=proto&base64=1&message={message}");
+    let response = connect_get(&app, GET_USER, &binary, Some(&root_key)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/proto");
     let user = pb::User::decode(response.bytes().await.unwrap()).unwrap();
     assert_eq!(user.user_id, root_id.0.as_bytes().to_vec());
 
     // Without credentials, the same GET is refused like any call.
-    let response = app
-        .http()
-        .get(format!(
-            "{}{GET_USER}?connect=v1&encoding=proto&base64=1&message={message}",
-            app.base_url()
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = connect_get(&app, GET_USER, &binary, None).await;
     assert_eq!(response.status(), 401);
 
-    let response = app
-        .http()
-        .get(format!(
-            "{}/goodmem.v1.UserService/CreateUser?connect=v1&encoding=json&message=%7B%7D",
-            app.base_url()
-        ))
-        .header("x-api-key", &root_key)
-        .send()
-        .await
-        .unwrap();
+    let response = connect_get(
+        &app,
+        "/goodmem.v1.UserService/CreateUser",
+        "encoding=json&message=%7B%7D",
+        Some(&root_key),
+    )
+    .await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
     let error: Value = response.json().await.unwrap();

@@ -133,18 +133,10 @@ impl Transcoder {
         if path != openapi_path {
             return None;
         }
-        if method != Method::GET && method != Method::HEAD {
-            return Some(Err(RestError::method_not_allowed(
-                method,
-                &[Method::GET, Method::HEAD],
-            )));
-        }
-        let body = if method == Method::HEAD {
-            Bytes::new()
-        } else {
-            self.openapi_bytes.clone()
-        };
-        Some(Ok(json_response(StatusCode::OK, body)))
+        Some(
+            read_only_body(method, self.openapi_bytes.clone())
+                .map(|body| json_response(StatusCode::OK, body)),
+        )
     }
 
     /// Reads the whole body, refusing more than `max_body_bytes`: up front
@@ -359,6 +351,21 @@ fn collect_present_paths(
             }
             _ => paths.push(path),
         }
+    }
+}
+
+/// The body a document served read-only answers `method` with: itself for
+/// GET, nothing for HEAD, `405` naming both for anything else.
+pub(crate) fn read_only_body(method: &Method, body: Bytes) -> Result<Bytes, RestError> {
+    if method == Method::GET {
+        Ok(body)
+    } else if method == Method::HEAD {
+        Ok(Bytes::new())
+    } else {
+        Err(RestError::method_not_allowed(
+            method,
+            &[Method::GET, Method::HEAD],
+        ))
     }
 }
 

@@ -13,6 +13,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::errors::RestError;
+use crate::transcode::read_only_body;
 
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("page.js");
@@ -74,16 +75,9 @@ impl DocsPage {
         } else {
             return None;
         };
-        if method != Method::GET && method != Method::HEAD {
-            return Some(Err(RestError::method_not_allowed(
-                method,
-                &[Method::GET, Method::HEAD],
-            )));
-        }
-        let body = if method == Method::HEAD {
-            Bytes::new()
-        } else {
-            body
+        let body = match read_only_body(method, body) {
+            Ok(body) => body,
+            Err(error) => return Some(Err(error)),
         };
         let mut response = http::Response::new(axum::body::Body::from(body));
         *response.status_mut() = StatusCode::OK;
