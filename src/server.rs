@@ -291,6 +291,10 @@ async fn bring_up(config: ServerConfig, shared: Arc<Shared>) {
     shared
         .metrics
         .set_pool_stats_source(Box::new(move || pools.pool_stats()));
+    let caches = store.clone();
+    shared
+        .metrics
+        .set_read_cache_source(Box::new(move || caches.read_cache_stats()));
     let _ = shared.store.set(store.clone());
     let routes = match full_routes(&config, store.clone(), &shared) {
         Ok(routes) => routes,

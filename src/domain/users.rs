@@ -21,7 +21,7 @@ pub enum UserSelector {
 
 /// How storage finds one user: by id, or by the lowercase key of an email or
 /// username.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserLookup {
     /// By id.
     Id(UserId),

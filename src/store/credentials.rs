@@ -112,18 +112,23 @@ async fn find_by_hash(
     store: &Store,
     hash: &TokenHash,
 ) -> Result<Option<PresentedCredential>, DomainError> {
-    let found = match store.sqlite_reads() {
-        Some(reads) => reads.credential_with_owner(hash.as_str())?,
-        None => credential::Entity::find()
-            .filter(credential::Column::TokenHash.eq(hash.as_str()))
-            .find_also_related(user::Entity)
-            .one(store.reader())
-            .await?
-            .and_then(|(credential, owner)| owner.map(|owner| (credential, owner))),
-    };
-    let Some((credential, owner)) = found else {
-        return Ok(None);
-    };
+    if let Some(reads) = store.sqlite_reads() {
+        return reads.presented_credential(hash.as_str(), presented);
+    }
+    credential::Entity::find()
+        .filter(credential::Column::TokenHash.eq(hash.as_str()))
+        .find_also_related(user::Entity)
+        .one(store.reader())
+        .await?
+        .and_then(|(credential, owner)| owner.map(|owner| presented(credential, owner)))
+        .transpose()
+}
+
+/// A stored credential and its owner as the domain sees them.
+fn presented(
+    credential: credential::Model,
+    owner: user::Model,
+) -> Result<PresentedCredential, DomainError> {
     let kind = CredentialKind::from_number(credential.kind).ok_or_else(|| {
         DomainError::internal(anyhow::anyhow!(
             "credential {} has an invalid kind",
@@ -135,7 +140,7 @@ async fn find_by_hash(
         .as_deref()
         .map(|json| scopes_from_json(credential.id, json))
         .transpose()?;
-    Ok(Some(PresentedCredential {
+    Ok(PresentedCredential {
         id: credential.id,
         kind,
         scopes,
@@ -143,7 +148,7 @@ async fn find_by_hash(
         revoked_at: credential.revoked_at.map(EpochMillis),
         last_used_at: credential.last_used_at.map(EpochMillis),
         owner: into_domain(owner)?,
-    }))
+    })
 }
 
 /// Records a use, unless one was recorded after `stale_before` (by this or

@@ -13,11 +13,12 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait as _;
 
-pub use crate::telemetry::metrics::PoolStats;
+pub use crate::telemetry::metrics::{PoolStats, ReadCacheStats};
 
 pub mod credentials;
 pub mod entity;
 mod errors;
+pub mod fresh_cache;
 mod instance_settings;
 mod keyset;
 mod memos;
@@ -318,6 +319,22 @@ impl Store {
         } else {
             SchemaStatus::Mismatch
         }
+    }
+
+    /// The hits and misses of the in-process read caches (SQLite files only),
+    /// for the metrics.
+    pub fn read_cache_stats(&self) -> Vec<ReadCacheStats> {
+        self.sqlite_reads.as_deref().map_or_else(Vec::new, |reads| {
+            reads
+                .cache_counts()
+                .into_iter()
+                .map(|(cache, counts)| ReadCacheStats {
+                    cache,
+                    hits: counts.hits,
+                    misses: counts.misses,
+                })
+                .collect()
+        })
     }
 
     /// The state of each connection pool, for the metrics.

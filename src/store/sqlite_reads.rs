@@ -10,20 +10,34 @@
 //! same entity `Model`s as sea-orm, so rows become domain values through one
 //! mapping. Writes, and every other read, stay on sea-orm. WAL mode lets
 //! these readers run beside the writer without blocking it.
+//!
+//! Both reads are cached, and the cache is exactly as fresh as the file:
+//! before each lookup, `PRAGMA data_version` on the reading connection tells
+//! whether any connection of any process has committed since that
+//! connection last asked; if one has, every cached entry is dropped (see
+//! `fresh_cache`). The check is a read transaction with no B-tree walk and
+//! no row to build, so a hit costs a fraction of the read it replaces, and a
+//! token revoked or a user archived by another process is seen at once.
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
 
 use super::entity::{credential, user};
+use super::fresh_cache::{CacheCounts, FreshCache};
 use crate::domain::DomainError;
+use crate::domain::credential::PresentedCredential;
+use crate::domain::user::User;
 use crate::domain::users::UserLookup;
 
 /// Idle connections kept for reuse; more are opened under load and closed
 /// when returned to a full pool.
 const MAX_IDLE_CONNECTIONS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Entries per cache: a few MiB at most. Past it the cache starts over.
+const CACHED_ENTRIES: usize = 4_096;
 
 /// The user columns in `user_from_row` order. A macro, so the statements
 /// below are `concat!`ed at compile time: the hot path builds no SQL text.
@@ -60,11 +74,26 @@ macro_rules! user_lookup {
     };
 }
 
-/// A pool of read-only connections to one SQLite file.
+/// A read-only connection, and the `data_version` it reported last.
+#[derive(Debug)]
+struct Reader {
+    connection: Connection,
+    /// `None` until its first check: a new connection cannot vouch for
+    /// anything cached before it was opened.
+    data_version: Option<i64>,
+}
+
+/// A pool of read-only connections to one SQLite file, and the caches of
+/// the two hot-path reads.
 #[derive(Debug)]
 pub struct SqliteReads {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
+    /// Bumped whenever a check finds a commit the checking connection had
+    /// not seen; entries cached under an older generation are stale.
+    generation: AtomicU64,
+    credentials: FreshCache<String, PresentedCredential>,
+    users: FreshCache<(UserLookup, bool), Option<User>>,
 }
 
 impl SqliteReads {
@@ -73,7 +102,18 @@ impl SqliteReads {
         Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
+            generation: AtomicU64::new(0),
+            credentials: FreshCache::new(CACHED_ENTRIES),
+            users: FreshCache::new(CACHED_ENTRIES),
         }
+    }
+
+    /// Hits and misses of the credential and user caches, for the metrics.
+    pub fn cache_counts(&self) -> [(&'static str, CacheCounts); 2] {
+        [
+            ("credentials", self.credentials.counts()),
+            ("users", self.users.counts()),
+        ]
     }
 
     fn open_connection(&self) -> rusqlite::Result<Connection> {
@@ -85,89 +125,158 @@ impl SqliteReads {
         Ok(connection)
     }
 
-    fn with_connection<T>(
+    fn with_reader<T>(
         &self,
-        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        read: impl FnOnce(&mut Reader) -> Result<T, DomainError>,
     ) -> Result<T, DomainError> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let connection = match pooled {
-            Some(connection) => connection,
-            None => self.open_connection().map_err(storage_error)?,
+        let mut reader = match pooled {
+            Some(reader) => reader,
+            None => Reader {
+                connection: self.open_connection().map_err(storage_error)?,
+                data_version: None,
+            },
         };
-        let result = read(&connection);
+        let result = read(&mut reader);
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE_CONNECTIONS
         {
-            idle.push(connection);
+            idle.push(reader);
         }
-        result.map_err(storage_error)
+        result
     }
 
-    /// The credential with this token hash and its owner.
-    pub fn credential_with_owner(
+    /// The generation the caches must match, after asking `reader` whether
+    /// anything was committed since it last asked.
+    ///
+    /// Why this is enough: a commit after a connection's last check changes
+    /// that connection's `data_version` at its next check, which then bumps
+    /// the generation. An entry is stamped with the generation read before
+    /// its row was read, so a commit after that read is followed, at the
+    /// next check on any connection, by a bump that retires the entry.
+    fn fresh_generation(&self, reader: &mut Reader) -> Result<u64, DomainError> {
+        let version: i64 = reader
+            .connection
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .map_err(storage_error)?;
+        if reader.data_version.replace(version) == Some(version) {
+            Ok(self.generation.load(Ordering::SeqCst))
+        } else {
+            Ok(self.generation.fetch_add(1, Ordering::SeqCst) + 1)
+        }
+    }
+
+    /// The credential with this token hash and its owner, from the cache
+    /// when nothing has been committed since it was read. Unknown hashes
+    /// are not cached: forged tokens cannot fill the cache.
+    pub fn presented_credential(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(credential::Model, user::Model)>, DomainError> {
-        self.with_connection(|connection| {
-            connection
-                .prepare_cached(CREDENTIAL_WITH_OWNER)?
-                .query_row([token_hash], |row| {
-                    let owner = user_from_row(row)?;
-                    let at = USER_COLUMN_COUNT;
-                    let credential = credential::Model {
-                        id: uuid_at(row, at)?,
-                        user_id: uuid_at(row, at + 1)?,
-                        kind: row.get(at + 2)?,
-                        token_hash: row.get(at + 3)?,
-                        description: row.get(at + 4)?,
-                        created_at: row.get(at + 5)?,
-                        expires_at: row.get(at + 6)?,
-                        revoked_at: row.get(at + 7)?,
-                        last_used_at: row.get(at + 8)?,
-                        scopes: row.get(at + 9)?,
-                    };
-                    Ok((credential, owner))
-                })
-                .optional()
+        present: impl FnOnce(credential::Model, user::Model) -> Result<PresentedCredential, DomainError>,
+    ) -> Result<Option<PresentedCredential>, DomainError> {
+        self.with_reader(|reader| {
+            let generation = self.fresh_generation(reader)?;
+            if let Some(hit) = self.credentials.get(token_hash, generation) {
+                return Ok(Some(hit));
+            }
+            let Some((credential, owner)) =
+                credential_with_owner(&reader.connection, token_hash).map_err(storage_error)?
+            else {
+                return Ok(None);
+            };
+            let presented = present(credential, owner)?;
+            self.credentials
+                .put(token_hash.to_owned(), presented.clone(), generation);
+            Ok(Some(presented))
         })
     }
 
-    /// One user, with the same selection and ordering rules as
-    /// `users::find` on sea-orm.
+    /// One user (or its absence), from the cache when nothing has been
+    /// committed since it was read; otherwise with the same selection and
+    /// ordering rules as `users::find` on sea-orm.
     pub fn user(
         &self,
         lookup: &UserLookup,
         include_deleted: bool,
-    ) -> Result<Option<user::Model>, DomainError> {
-        let id_bytes;
-        let (sql, key): (&str, &dyn rusqlite::ToSql) = match (lookup, include_deleted) {
-            (UserLookup::Id(id), deleted) => {
-                id_bytes = *id.0.as_bytes();
-                let sql = if deleted {
-                    user_lookup!("u.id", "")
-                } else {
-                    user_lookup!("u.id", " AND u.deleted_at IS NULL")
-                };
-                (sql, &id_bytes)
+        into_domain: impl FnOnce(user::Model) -> Result<User, DomainError>,
+    ) -> Result<Option<User>, DomainError> {
+        self.with_reader(|reader| {
+            let generation = self.fresh_generation(reader)?;
+            let key = (lookup.clone(), include_deleted);
+            if let Some(hit) = self.users.get(&key, generation) {
+                return Ok(hit);
             }
-            (UserLookup::EmailKey(key), false) => (
-                user_lookup!("u.email_key", " AND u.deleted_at IS NULL"),
-                key,
-            ),
-            (UserLookup::EmailKey(key), true) => (user_lookup!("u.email_key", ""), key),
-            (UserLookup::UsernameKey(key), false) => (
-                user_lookup!("u.username_key", " AND u.deleted_at IS NULL"),
-                key,
-            ),
-            (UserLookup::UsernameKey(key), true) => (user_lookup!("u.username_key", ""), key),
-        };
-        self.with_connection(|connection| {
-            connection
-                .prepare_cached(sql)?
-                .query_row([key], user_from_row)
-                .optional()
+            let found = user_row(&reader.connection, lookup, include_deleted)
+                .map_err(storage_error)?
+                .map(into_domain)
+                .transpose()?;
+            self.users.put(key, found.clone(), generation);
+            Ok(found)
         })
     }
+}
+
+/// The credential with this token hash and its owner: one joined read.
+fn credential_with_owner(
+    connection: &Connection,
+    token_hash: &str,
+) -> rusqlite::Result<Option<(credential::Model, user::Model)>> {
+    connection
+        .prepare_cached(CREDENTIAL_WITH_OWNER)?
+        .query_row([token_hash], |row| {
+            let owner = user_from_row(row)?;
+            let at = USER_COLUMN_COUNT;
+            let credential = credential::Model {
+                id: uuid_at(row, at)?,
+                user_id: uuid_at(row, at + 1)?,
+                kind: row.get(at + 2)?,
+                token_hash: row.get(at + 3)?,
+                description: row.get(at + 4)?,
+                created_at: row.get(at + 5)?,
+                expires_at: row.get(at + 6)?,
+                revoked_at: row.get(at + 7)?,
+                last_used_at: row.get(at + 8)?,
+                scopes: row.get(at + 9)?,
+            };
+            Ok((credential, owner))
+        })
+        .optional()
+}
+
+/// One user row, with the same selection and ordering rules as
+/// `users::find` on sea-orm.
+fn user_row(
+    connection: &Connection,
+    lookup: &UserLookup,
+    include_deleted: bool,
+) -> rusqlite::Result<Option<user::Model>> {
+    let id_bytes;
+    let (sql, key): (&str, &dyn rusqlite::ToSql) = match (lookup, include_deleted) {
+        (UserLookup::Id(id), deleted) => {
+            id_bytes = *id.0.as_bytes();
+            let sql = if deleted {
+                user_lookup!("u.id", "")
+            } else {
+                user_lookup!("u.id", " AND u.deleted_at IS NULL")
+            };
+            (sql, &id_bytes)
+        }
+        (UserLookup::EmailKey(key), false) => (
+            user_lookup!("u.email_key", " AND u.deleted_at IS NULL"),
+            key,
+        ),
+        (UserLookup::EmailKey(key), true) => (user_lookup!("u.email_key", ""), key),
+        (UserLookup::UsernameKey(key), false) => (
+            user_lookup!("u.username_key", " AND u.deleted_at IS NULL"),
+            key,
+        ),
+        (UserLookup::UsernameKey(key), true) => (user_lookup!("u.username_key", ""), key),
+    };
+    connection
+        .prepare_cached(sql)?
+        .query_row([key], user_from_row)
+        .optional()
 }
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<user::Model> {

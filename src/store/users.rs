@@ -25,10 +25,7 @@ impl UserDirectory for Store {
         include_deleted: bool,
     ) -> Result<Option<User>, DomainError> {
         match self.sqlite_reads() {
-            Some(reads) => reads
-                .user(lookup, include_deleted)?
-                .map(into_domain)
-                .transpose(),
+            Some(reads) => reads.user(lookup, include_deleted, into_domain),
             None => find_on(self.reader(), lookup, include_deleted).await,
         }
     }

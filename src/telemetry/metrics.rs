@@ -17,7 +17,7 @@ use std::time::Instant;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -142,14 +142,28 @@ pub struct PoolStats {
     pub max_connections: u32,
 }
 
-type PoolStatsFn = Box<dyn Fn() -> Vec<PoolStats> + Send + Sync>;
+/// One in-process read cache at scrape time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadCacheStats {
+    /// Which cache (`cache` label): `credentials` or `users`.
+    pub cache: &'static str,
+    /// Lookups answered from the cache since start.
+    pub hits: u64,
+    /// Lookups that read the database since start.
+    pub misses: u64,
+}
 
-/// Where the pool gauges come from. Set after the metrics exist, because
-/// the store connects after the server builds its metrics.
-#[derive(Default)]
-struct PoolStatsSource(OnceLock<PoolStatsFn>);
+/// Where scrape-time values come from. Set after the metrics exist,
+/// because the store connects after the server builds its metrics.
+struct ScrapeSource<T>(OnceLock<Box<dyn Fn() -> Vec<T> + Send + Sync>>);
 
-impl std::fmt::Debug for PoolStatsSource {
+impl<T> Default for ScrapeSource<T> {
+    fn default() -> Self {
+        Self(OnceLock::new())
+    }
+}
+
+impl<T> std::fmt::Debug for ScrapeSource<T> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = if self.0.get().is_some() {
             "set"
@@ -160,21 +174,62 @@ impl std::fmt::Debug for PoolStatsSource {
     }
 }
 
+impl<T> ScrapeSource<T> {
+    /// Only the first source counts: there is one store per server.
+    fn set(&self, source: Box<dyn Fn() -> Vec<T> + Send + Sync>, what: &str) {
+        if self.0.set(source).is_err() {
+            tracing::warn!("{what} source already set; keeping the first");
+        }
+    }
+
+    fn read(&self) -> Option<Vec<T>> {
+        self.0.get().map(|source| source())
+    }
+}
+
+/// Reads the in-process read caches at scrape time.
+#[derive(Debug, Default)]
+struct ReadCacheCollector {
+    source: Arc<ScrapeSource<ReadCacheStats>>,
+}
+
+impl Collector for ReadCacheCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(caches) = self.source.read() else {
+            return Ok(());
+        };
+        let mut metric = encoder.encode_descriptor(
+            "roster_read_cache_lookups",
+            "Hot-path lookups of the in-process read caches (SQLite files only), by cache and \
+             result: hit (answered from memory, nothing committed since the read) or miss",
+            None,
+            MetricType::Counter,
+        )?;
+        for stats in &caches {
+            for (result, value) in [("hit", stats.hits), ("miss", stats.misses)] {
+                metric
+                    .encode_family(&[("cache", stats.cache), ("result", result)])?
+                    .encode_counter::<NoLabelSet, _, u64>(&value, None)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A pool gauge's name, help and value.
 type PoolGauge = (&'static str, &'static str, fn(&PoolStats) -> u32);
 
 /// Reads the pools at scrape time.
 #[derive(Debug, Default)]
 struct PoolCollector {
-    source: Arc<PoolStatsSource>,
+    source: Arc<ScrapeSource<PoolStats>>,
 }
 
 impl Collector for PoolCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let Some(source) = self.source.0.get() else {
+        let Some(pools) = self.source.read() else {
             return Ok(());
         };
-        let pools = source();
         let gauges: [PoolGauge; 3] = [
             (
                 "roster_db_pool_connections",
@@ -212,7 +267,8 @@ pub struct Metrics {
     handled: Family<HandledLabels, Counter>,
     handling_seconds: Family<CallLabels, Histogram>,
     webhook_attempts: Family<WebhookAttemptLabels, Counter>,
-    pool_stats_source: Arc<PoolStatsSource>,
+    pool_stats_source: Arc<ScrapeSource<PoolStats>>,
+    read_cache_source: Arc<ScrapeSource<ReadCacheStats>>,
 }
 
 impl Default for Metrics {
@@ -274,6 +330,9 @@ impl Metrics {
         let pool_collector = PoolCollector::default();
         let pool_stats_source = pool_collector.source.clone();
         registry.register_collector(Box::new(pool_collector));
+        let read_cache_collector = ReadCacheCollector::default();
+        let read_cache_source = read_cache_collector.source.clone();
+        registry.register_collector(Box::new(read_cache_collector));
         #[cfg(target_os = "linux")]
         registry.register_collector(Box::new(super::process::ProcessCollector::new()));
 
@@ -284,6 +343,7 @@ impl Metrics {
             handling_seconds,
             webhook_attempts,
             pool_stats_source,
+            read_cache_source,
         }
     }
 
@@ -298,9 +358,16 @@ impl Metrics {
     /// Where the pool gauges are read from at each scrape. Only the first
     /// source counts: there is one store per server.
     pub fn set_pool_stats_source(&self, source: Box<dyn Fn() -> Vec<PoolStats> + Send + Sync>) {
-        if self.pool_stats_source.0.set(source).is_err() {
-            tracing::warn!("pool stats source already set; keeping the first");
-        }
+        self.pool_stats_source.set(source, "pool stats");
+    }
+
+    /// Where the read-cache counters are read from at each scrape. Only the
+    /// first source counts.
+    pub fn set_read_cache_source(
+        &self,
+        source: Box<dyn Fn() -> Vec<ReadCacheStats> + Send + Sync>,
+    ) {
+        self.read_cache_source.set(source, "read cache stats");
     }
 
     /// The OpenMetrics text exposition, `# EOF` included.

@@ -18,6 +18,7 @@ mod create_user;
 mod deadlines;
 mod deny_by_default;
 mod first_start;
+mod fresh_reads;
 mod get_user;
 mod hostile_input;
 mod lifecycle;
