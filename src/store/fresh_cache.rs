@@ -12,14 +12,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Hits and misses since start, for the metrics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheCounts {
-    /// Lookups answered from the cache.
-    pub hits: u64,
-    /// Lookups that went to the database.
-    pub misses: u64,
-}
+use crate::telemetry::metrics::ReadCacheStats;
 
 /// Entries of one generation, at most `capacity` of them.
 #[derive(Debug)]
@@ -97,9 +90,10 @@ impl<K: Hash + Eq, V: Clone> FreshCache<K, V> {
         entries.map.insert(key, value);
     }
 
-    /// Hits and misses so far.
-    pub fn counts(&self) -> CacheCounts {
-        CacheCounts {
+    /// Hits and misses so far, as the metrics show them under `cache`.
+    pub fn stats(&self, cache: &'static str) -> ReadCacheStats {
+        ReadCacheStats {
+            cache,
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
         }
@@ -127,7 +121,8 @@ mod tests {
         assert_eq!(cache.get("a", 2), None);
         // Once the cache has moved on, the old generation is gone for good.
         assert_eq!(cache.get("a", 1), None);
-        assert_eq!(cache.counts(), CacheCounts { hits: 1, misses: 2 });
+        let stats = cache.stats("test");
+        assert_eq!((stats.hits, stats.misses), (1, 2));
     }
 
     #[test]

@@ -324,17 +324,9 @@ impl Store {
     /// The hits and misses of the in-process read caches (SQLite files only),
     /// for the metrics.
     pub fn read_cache_stats(&self) -> Vec<ReadCacheStats> {
-        self.sqlite_reads.as_deref().map_or_else(Vec::new, |reads| {
-            reads
-                .cache_counts()
-                .into_iter()
-                .map(|(cache, counts)| ReadCacheStats {
-                    cache,
-                    hits: counts.hits,
-                    misses: counts.misses,
-                })
-                .collect()
-        })
+        self.sqlite_reads
+            .as_deref()
+            .map_or_else(Vec::new, sqlite_reads::SqliteReads::cache_stats)
     }
 
     /// The state of each connection pool, for the metrics.

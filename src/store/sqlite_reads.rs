@@ -26,11 +26,12 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
 
 use super::entity::{credential, user};
-use super::fresh_cache::{CacheCounts, FreshCache};
+use super::fresh_cache::FreshCache;
 use crate::domain::DomainError;
 use crate::domain::credential::PresentedCredential;
 use crate::domain::user::User;
 use crate::domain::users::UserLookup;
+use crate::telemetry::metrics::ReadCacheStats;
 
 /// Idle connections kept for reuse; more are opened under load and closed
 /// when returned to a full pool.
@@ -109,10 +110,10 @@ impl SqliteReads {
     }
 
     /// Hits and misses of the credential and user caches, for the metrics.
-    pub fn cache_counts(&self) -> [(&'static str, CacheCounts); 2] {
-        [
-            ("credentials", self.credentials.counts()),
-            ("users", self.users.counts()),
+    pub fn cache_stats(&self) -> Vec<ReadCacheStats> {
+        vec![
+            self.credentials.stats("credentials"),
+            self.users.stats("users"),
         ]
     }
 

@@ -221,12 +221,7 @@ async fn reset_root_key_replaces_a_lost_key(backend: Backend) {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("1 old key(s) revoked"), "{stdout}");
-    let new_key = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("root api key: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the new key is printed")
-        .to_owned();
+    let new_key = crate::helpers::printed_root_key(&stdout);
     let mut users = app.users().await;
     let with_new = users
         .get_user(bearer(pb::GetUserRequest::default(), &new_key))

@@ -552,6 +552,16 @@ pub(crate) fn external_tool(name: &str) -> Option<std::path::PathBuf> {
     found
 }
 
+/// The new root key that `roster reset-root-key` printed on `stdout`.
+pub(crate) fn printed_root_key(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("root api key: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the new key is printed")
+        .to_owned()
+}
+
 /// Declares, for each named `async fn name(app: TestApp)`, one test per
 /// backend: `name::sqlite`, `name::postgres`, `name::mysql`. The functions
 /// are ordinary items, so rustfmt formats them. A backend whose URL is not
