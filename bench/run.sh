@@ -423,6 +423,7 @@ PARTS=(
     'roster::auth::authenticator::Authenticator::authenticate|authentication'
     'roster::store::sqlite_reads::SqliteReads::credential_with_owner|SQLite read: credential + owner'
     'roster::store::sqlite_reads::SqliteReads::user\b|SQLite read: user'
+    'roster::store::wal_index::WalIndexWatch::generation|WAL-index look (one pread per call)'
     'unixShmLock|SQLite WAL shared-memory locks (fcntl)'
     'sqlite3Reprepare|SQLite re-preparing statements'
     'sqlx_sqlite::connection::worker|sqlx SQLite worker threads'

@@ -541,7 +541,13 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
             shared.metrics.clone(),
             shared.methods.clone(),
         ));
-    let rest = gateway.into_router_with(Arc::new(RestCalls(calls.clone())));
+    // The preflight authenticates before the call it admits: both are one
+    // call, with one look at the database (`store::call_view`).
+    let rest = gateway
+        .into_router_with(Arc::new(RestCalls(calls.clone())))
+        .layer(tower::util::MapFutureLayer::new(
+            crate::store::call_view::within_one_look,
+        ));
     // Every gRPC service's paths: Connect requests first (connect/), then
     // gRPC and gRPC-Web: unary methods of the table first, the metered
     // tonic services for the rest.

@@ -17,6 +17,7 @@ use tonic::metadata::MetadataMap;
 use super::gate::{CallDeadline, GateRules};
 use super::methods::MethodTable;
 use super::unary::{UnaryReply, UnaryTable};
+use crate::store::call_view::within_one_look;
 use crate::telemetry::metrics::{Metrics, Protocol};
 
 /// What a unary call needs, shared by every call.
@@ -74,7 +75,9 @@ impl UnaryCalls {
             Some(deadline) => *deadline,
             None => self.rules.deadline_for(&headers),
         };
-        let work = async {
+        // The gate's credential read and the handler's reads share one
+        // look at the database (see `store::call_view`).
+        let work = within_one_look(async {
             self.rules
                 .admit(path, &headers, uri, &mut extensions)
                 .await?;
@@ -84,7 +87,7 @@ impl UnaryCalls {
                 .call(path, MetadataMap::from_headers(headers), extensions, body)
                 .ok_or_else(|| Status::unimplemented(format!("unknown method {path}")))?;
             call.await
-        };
+        });
         let reply = match tokio::time::timeout_at(deadline.instant(), work).await {
             Ok(reply) => reply,
             Err(_elapsed) => Err(deadline.exceeded()),

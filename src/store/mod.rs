@@ -15,6 +15,7 @@ use sea_orm_migration::MigratorTrait as _;
 
 pub use crate::telemetry::metrics::{PoolStats, ReadCacheStats};
 
+pub mod call_view;
 pub mod credentials;
 pub mod entity;
 mod errors;
@@ -35,6 +36,7 @@ mod user_filter_sql;
 mod user_registry;
 mod user_settings;
 pub mod users;
+mod wal_index;
 mod webhooks;
 
 /// Which database a URL names.
@@ -244,8 +246,11 @@ impl Store {
         &self.reader
     }
 
-    /// The connection for writes and for reads that must see them.
+    /// The connection for writes and for reads that must see them. Taking
+    /// it ends the current call's view of the cached reads (`call_view`),
+    /// so what the call writes, it reads back.
     pub fn writer(&self) -> &DatabaseConnection {
+        call_view::forget();
         &self.writer
     }
 
@@ -268,6 +273,7 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), so a transaction that reads then writes cannot
     /// fail half-way on a lock upgrade.
     pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        call_view::forget();
         let options = TransactionOptions {
             isolation_level: None,
             access_mode: match self.backend {

@@ -12,11 +12,10 @@
 //! these readers run beside the writer without blocking it.
 //!
 //! Both reads are cached, and the cache is exactly as fresh as the file:
-//! before each lookup, `PRAGMA data_version` on the reading connection tells
-//! whether any connection of any process has committed since that
-//! connection last asked; if one has, every cached entry is dropped (see
-//! `fresh_cache`). The check is a read transaction with no B-tree walk and
-//! no row to build, so a hit costs a fraction of the read it replaces, and a
+//! before each lookup, the WAL-index header tells whether any connection of
+//! any process has committed since the last look (see `wal_index`); if one
+//! has, every cached entry is dropped (see `fresh_cache`). The look is one
+//! `pread` and takes no lock, so a hit needs no connection at all, and a
 //! token revoked or a user archived by another process is seen at once.
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -25,8 +24,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
 
+use super::call_view;
 use super::entity::{credential, user};
 use super::fresh_cache::FreshCache;
+use super::wal_index::WalIndexWatch;
 use crate::domain::DomainError;
 use crate::domain::credential::PresentedCredential;
 use crate::domain::user::User;
@@ -39,6 +40,8 @@ const MAX_IDLE_CONNECTIONS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Entries per cache: a few MiB at most. Past it the cache starts over.
 const CACHED_ENTRIES: usize = 4_096;
+
+static NEXT_WATCH_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The user columns in `user_from_row` order. A macro, so the statements
 /// below are `concat!`ed at compile time: the hot path builds no SQL text.
@@ -75,24 +78,16 @@ macro_rules! user_lookup {
     };
 }
 
-/// A read-only connection, and the `data_version` it reported last.
-#[derive(Debug)]
-struct Reader {
-    connection: Connection,
-    /// `None` until its first check: a new connection cannot vouch for
-    /// anything cached before it was opened.
-    data_version: Option<i64>,
-}
-
 /// A pool of read-only connections to one SQLite file, and the caches of
 /// the two hot-path reads.
 #[derive(Debug)]
 pub struct SqliteReads {
     path: PathBuf,
-    idle: Mutex<Vec<Reader>>,
-    /// Bumped whenever a check finds a commit the checking connection had
-    /// not seen; entries cached under an older generation are stale.
-    generation: AtomicU64,
+    idle: Mutex<Vec<Connection>>,
+    /// Whether the file changed: entries of an older generation are stale.
+    changes: WalIndexWatch,
+    /// Tells this watch's generations from another store's in a call view.
+    watch_id: u64,
     credentials: FreshCache<String, PresentedCredential>,
     users: FreshCache<(UserLookup, bool), Option<User>>,
 }
@@ -103,7 +98,8 @@ impl SqliteReads {
         Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
-            generation: AtomicU64::new(0),
+            changes: WalIndexWatch::new(path),
+            watch_id: NEXT_WATCH_ID.fetch_add(1, Ordering::Relaxed),
             credentials: FreshCache::new(CACHED_ENTRIES),
             users: FreshCache::new(CACHED_ENTRIES),
         }
@@ -117,6 +113,12 @@ impl SqliteReads {
         ]
     }
 
+    /// The generation to read under, taken before the row is read (see
+    /// `WalIndexWatch::generation`): once per unary call (`call_view`).
+    fn generation(&self) -> u64 {
+        call_view::generation(self.watch_id, || self.changes.generation())
+    }
+
     fn open_connection(&self) -> rusqlite::Result<Connection> {
         let connection = Connection::open_with_flags(
             &self.path,
@@ -128,44 +130,20 @@ impl SqliteReads {
 
     fn with_reader<T>(
         &self,
-        read: impl FnOnce(&mut Reader) -> Result<T, DomainError>,
+        read: impl FnOnce(&Connection) -> Result<T, DomainError>,
     ) -> Result<T, DomainError> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let mut reader = match pooled {
+        let reader = match pooled {
             Some(reader) => reader,
-            None => Reader {
-                connection: self.open_connection().map_err(storage_error)?,
-                data_version: None,
-            },
+            None => self.open_connection().map_err(storage_error)?,
         };
-        let result = read(&mut reader);
+        let result = read(&reader);
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE_CONNECTIONS
         {
             idle.push(reader);
         }
         result
-    }
-
-    /// The generation the caches must match, after asking `reader` whether
-    /// anything was committed since it last asked.
-    ///
-    /// Why this is enough: a commit after a connection's last check changes
-    /// that connection's `data_version` at its next check, which then bumps
-    /// the generation. An entry is stamped with the generation read before
-    /// its row was read, so a commit after that read is followed, at the
-    /// next check on any connection, by a bump that retires the entry.
-    fn fresh_generation(&self, reader: &mut Reader) -> Result<u64, DomainError> {
-        let version: i64 = reader
-            .connection
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
-            .map_err(storage_error)?;
-        if reader.data_version.replace(version) == Some(version) {
-            Ok(self.generation.load(Ordering::SeqCst))
-        } else {
-            Ok(self.generation.fetch_add(1, Ordering::SeqCst) + 1)
-        }
     }
 
     /// The credential with this token hash and its owner, from the cache
@@ -176,13 +154,13 @@ impl SqliteReads {
         token_hash: &str,
         present: impl FnOnce(credential::Model, user::Model) -> Result<PresentedCredential, DomainError>,
     ) -> Result<Option<PresentedCredential>, DomainError> {
+        let generation = self.generation();
+        if let Some(hit) = self.credentials.get(token_hash, generation) {
+            return Ok(Some(hit));
+        }
         self.with_reader(|reader| {
-            let generation = self.fresh_generation(reader)?;
-            if let Some(hit) = self.credentials.get(token_hash, generation) {
-                return Ok(Some(hit));
-            }
             let Some((credential, owner)) =
-                credential_with_owner(&reader.connection, token_hash).map_err(storage_error)?
+                credential_with_owner(reader, token_hash).map_err(storage_error)?
             else {
                 return Ok(None);
             };
@@ -202,13 +180,13 @@ impl SqliteReads {
         include_deleted: bool,
         into_domain: impl FnOnce(user::Model) -> Result<User, DomainError>,
     ) -> Result<Option<User>, DomainError> {
+        let generation = self.generation();
+        let key = (lookup.clone(), include_deleted);
+        if let Some(hit) = self.users.get(&key, generation) {
+            return Ok(hit);
+        }
         self.with_reader(|reader| {
-            let generation = self.fresh_generation(reader)?;
-            let key = (lookup.clone(), include_deleted);
-            if let Some(hit) = self.users.get(&key, generation) {
-                return Ok(hit);
-            }
-            let found = user_row(&reader.connection, lookup, include_deleted)
+            let found = user_row(reader, lookup, include_deleted)
                 .map_err(storage_error)?
                 .map(into_domain)
                 .transpose()?;

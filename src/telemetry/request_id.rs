@@ -80,7 +80,12 @@ where
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut result = ready!(this.inner.poll(context));
-        if let (Ok(response), Some(request_id)) = (&mut result, this.request_id.take()) {
+        if let (Ok(response), Some(mut request_id)) = (&mut result, this.request_id.take()) {
+            // A value unique to each call gains nothing from HTTP/2 header
+            // compression: marked never-indexed, it neither fills the
+            // connection's HPACK table (evicting headers that repeat) nor
+            // makes the encoder compare it with every id already there.
+            request_id.set_sensitive(true);
             response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
         }
         Poll::Ready(result)
@@ -166,6 +171,14 @@ mod tests {
         }
         let (longest_kept, _) = call(Some(&too_long[1..])).await;
         assert_eq!(longest_kept.len(), MAX_REQUEST_ID_BYTES);
+    }
+
+    #[tokio::test]
+    async fn echoed_ids_are_never_indexed_by_hpack() {
+        for sent in [Some(&b"client-id-42"[..]), None] {
+            let (echoed, _) = call(sent).await;
+            assert!(echoed.is_sensitive(), "{sent:?}");
+        }
     }
 
     #[test]

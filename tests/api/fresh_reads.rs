@@ -14,8 +14,11 @@ use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use roster::domain::ports::{UserDirectory as _, UserRegistry as _, UserUpdate};
 use roster::domain::user::Role;
+use roster::domain::users::UserLookup;
 use roster::proto::goodmem::v1 as pb;
+use roster::store::call_view::within_one_look;
 use serde_json::{Value, json};
 use tonic::Code;
 
@@ -154,6 +157,42 @@ async fn changes_through_one_server_are_seen_at_once_by_another(app: TestApp) {
 }
 
 crate::on_every_backend!(changes_through_one_server_are_seen_at_once_by_another);
+
+/// A unary call reads the cache at one instant (`store/call_view.rs`), but
+/// what the call itself writes, it reads back.
+async fn a_call_reads_back_what_it_wrote(app: TestApp) {
+    let (user, _) = app.insert_user(Role::User, "writer").await;
+    let lookup = UserLookup::Id(user.id);
+    within_one_look(async {
+        let before = app.store.find_user(&lookup, false).await.unwrap().unwrap();
+        let again = app.store.find_user(&lookup, false).await.unwrap().unwrap();
+        assert_eq!(again, before);
+        let mut renamed = before.clone();
+        renamed.display_name = "Renamed In The Call".to_owned();
+        renamed.version += 1;
+        app.store
+            .update_user(&UserUpdate {
+                user: &renamed,
+                expected_version: before.version,
+                password_hash: None,
+                labels_changed: false,
+                revoke_sessions: false,
+            })
+            .await
+            .unwrap();
+        let after = app.store.find_user(&lookup, false).await.unwrap().unwrap();
+        assert_eq!(after.display_name, "Renamed In The Call");
+        assert_eq!(after.version, before.version + 1);
+    })
+    .await;
+    if matches!(app.store.backend(), roster::store::Backend::Sqlite) {
+        let users = app.store.read_cache_stats();
+        let users = users.iter().find(|stats| stats.cache == "users").unwrap();
+        assert!(users.hits >= 1, "the second read was a hit: {users:?}");
+    }
+}
+
+crate::on_every_backend!(a_call_reads_back_what_it_wrote);
 
 /// A `roster serve` process on `database_url`, killed when dropped.
 struct Server {
