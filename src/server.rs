@@ -543,11 +543,9 @@ fn full_routes(config: &ServerConfig, store: Store, shared: &Shared) -> anyhow::
         ));
     // The preflight authenticates before the call it admits: both are one
     // call, with one look at the database (`store::call_view`).
-    let rest = gateway
-        .into_router_with(Arc::new(RestCalls(calls.clone())))
-        .layer(tower::util::MapFutureLayer::new(
-            crate::store::call_view::within_one_look,
-        ));
+    let rest = tower::ServiceBuilder::new()
+        .map_future(crate::store::call_view::within_one_look)
+        .service(gateway.into_service_with(Arc::new(RestCalls(calls.clone()))));
     // Every gRPC service's paths: Connect requests first (connect/), then
     // gRPC and gRPC-Web: unary methods of the table first, the metered
     // tonic services for the rest.

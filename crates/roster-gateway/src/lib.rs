@@ -237,15 +237,23 @@ impl Gateway {
     /// straight to JSON) or a status out. Responses are gzip-compressed when
     /// the client accepts gzip.
     pub fn into_router_with(self, target: Arc<dyn UnaryService>) -> axum::Router {
-        let transcoder = self.inner;
-        let handler = move |request: axum::extract::Request| {
-            let transcoder = Arc::clone(&transcoder);
-            let target = Arc::clone(&target);
-            async move { transcoder.handle(request, &*target).await }
-        };
-        axum::Router::new()
-            .fallback(handler)
-            .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        axum::Router::new().fallback_service(self.into_service_with(target))
+    }
+
+    /// The service [`Self::into_router_with`] routes every request to, for
+    /// a server that installs it as its own fallback
+    /// (`Router::fallback_service`): one router fewer on every REST call.
+    pub fn into_service_with(
+        self,
+        target: Arc<dyn UnaryService>,
+    ) -> tower_http::compression::Compression<RestService> {
+        use tower::Layer as _;
+        tower_http::compression::CompressionLayer::new()
+            .gzip(true)
+            .layer(RestService {
+                transcoder: self.inner,
+                target,
+            })
     }
 
     /// [`Self::into_router_with`] over any gRPC tower service (a tonic or
@@ -268,5 +276,42 @@ impl Gateway {
         B::Error: Into<BoxError>,
     {
         self.into_router_with(Arc::new(grpc_call::OverHttp::new(grpc)))
+    }
+}
+
+/// Every REST request, transcoded into one call of a [`UnaryService`]
+/// (see [`Gateway::into_service_with`]).
+#[derive(Clone)]
+pub struct RestService {
+    transcoder: Arc<transcode::Transcoder>,
+    target: Arc<dyn UnaryService>,
+}
+
+impl std::fmt::Debug for RestService {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RestService")
+            .finish_non_exhaustive()
+    }
+}
+
+impl tower::Service<axum::extract::Request> for RestService {
+    type Response = http::Response<axum::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        let transcoder = Arc::clone(&self.transcoder);
+        let target = Arc::clone(&self.target);
+        Box::pin(async move { Ok(transcoder.handle(request, &*target).await) })
     }
 }

@@ -110,7 +110,7 @@ impl Transcoder {
             self.fill_implied_update_mask(route, *body_index, mask_index, body_json, &mut message)?;
         }
 
-        let mut headers = http::HeaderMap::new();
+        let mut headers = http::HeaderMap::with_capacity(self.config.forwarded_headers.len());
         for name in &self.config.forwarded_headers {
             for value in parts.headers.get_all(name) {
                 headers.append(name.clone(), value.clone());
