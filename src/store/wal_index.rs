@@ -47,6 +47,7 @@ pub(crate) struct WalIndexWatch {
 /// The `-shm` file, and the connection that keeps it in place.
 #[derive(Debug)]
 struct OpenIndex {
+    /// Never used, only held; the mutex makes the watch `Sync`.
     _keeper: Mutex<Connection>,
     shm: File,
 }
@@ -136,16 +137,21 @@ impl OpenIndex {
 mod tests {
     use super::*;
 
-    fn wal_database(dir: &Path) -> (PathBuf, Connection) {
+    /// A database with one table `t`, in `journal_mode`.
+    fn database(dir: &Path, journal_mode: &str) -> (PathBuf, Connection) {
         let path = dir.join("watched.db");
         let connection = Connection::open(&path).expect("open");
         connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .expect("WAL");
+            .pragma_update(None, "journal_mode", journal_mode)
+            .expect("journal mode");
         connection
             .execute_batch("CREATE TABLE t (x INTEGER)")
             .expect("create");
         (path, connection)
+    }
+
+    fn wal_database(dir: &Path) -> (PathBuf, Connection) {
+        database(dir, "WAL")
     }
 
     #[test]
@@ -212,11 +218,7 @@ mod tests {
     #[test]
     fn a_database_not_in_wal_mode_is_never_vouched_for() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("rollback.db");
-        let connection = Connection::open(&path).expect("open");
-        connection
-            .execute_batch("CREATE TABLE t (x INTEGER)")
-            .expect("create");
+        let (path, _connection) = database(dir.path(), "DELETE");
         let watch = WalIndexWatch::new(&path);
         let first = watch.generation();
         assert!(watch.generation() > first);
